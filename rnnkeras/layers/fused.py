@@ -1,0 +1,92 @@
+"""The one place that decides between a fused kernel and rnnkeras' loop.
+
+Our ``LSTM`` and ``GRU`` keep the Keras weight layout, so on a TensorFlow GPU
+they can hand their weights to the same cuDNN kernels the Keras built-ins use.
+``fused_kernel_blockers`` lists every reason the fused kernel cannot run for
+a layer; an empty list means the layer will try it (and still falls back to the
+loop if the backend refuses at run time).
+
+Example:
+
+>>> from rnnkeras.layers import GRU
+>>> "reset_after=False" in " ".join(fused_kernel_blockers(GRU(4, reset_after=False)))
+True
+"""
+
+import keras
+from keras import activations, ops
+
+from rnnkeras.layers.keras_internals import backend_gru, backend_lstm
+
+_TANH = (activations.tanh, ops.tanh)
+_SIGMOID = (activations.sigmoid, ops.sigmoid)
+
+
+def gpu_available() -> bool:
+    """Whether the backend sees a GPU (a seam tests replace to simulate one)."""
+    return bool(keras.distribution.list_devices("gpu"))
+
+
+def fused_kernel_blockers(layer) -> list[str]:
+    """Reasons why ``layer`` cannot run a fused (cuDNN) kernel; empty if it can.
+
+    Args:
+        layer: An rnnkeras recurrent layer.
+
+    Returns:
+        Human-readable reasons, e.g. ``["recurrent_dropout=0.2 (must be 0)"]``.
+    """
+    kernel = getattr(layer, "fused_kernel", None)
+    if kernel is None:
+        return [f"{type(layer).__name__} has no fused kernel"]
+    cell = layer.cell
+    checks = [
+        (layer.use_cudnn is not False, "use_cudnn=False"),
+        (
+            keras.backend.backend() == "tensorflow",
+            f"backend {keras.backend.backend()!r} (needs tensorflow)",
+        ),
+        (cell.activation in _TANH, "activation is not tanh"),
+        (cell.recurrent_activation in _SIGMOID, "recurrent_activation is not sigmoid"),
+        (
+            cell.recurrent_dropout == 0,
+            f"recurrent_dropout={cell.recurrent_dropout} (must be 0)",
+        ),
+        (not layer.unroll, "unroll=True"),
+        (cell.use_bias, "use_bias=False"),
+        (kernel != "gru" or cell.reset_after, "reset_after=False"),
+        (
+            layer.state_perturbation is None,
+            "a time-step probe (state_perturbation) is attached",
+        ),
+    ]
+    blockers = [reason for passed, reason in checks if not passed]
+    if not gpu_available():
+        blockers.append("no GPU is visible")
+    return blockers
+
+
+def run_fused(layer, sequences, initial_state, mask):
+    """Runs ``layer`` through the backend's fused kernel.
+
+    Returns ``(last_output, outputs, states)`` like the generic loop, or raises
+    ``NotImplementedError`` when the backend cannot run it here.
+    """
+    cell = layer.cell
+    common = {
+        "mask": mask,
+        "kernel": cell.kernel,
+        "recurrent_kernel": cell.recurrent_kernel,
+        "bias": cell.bias,
+        "activation": cell.activation,
+        "recurrent_activation": cell.recurrent_activation,
+        "return_sequences": layer.return_sequences,
+        "go_backwards": layer.go_backwards,
+        "unroll": layer.unroll,
+    }
+    if layer.fused_kernel == "lstm":
+        result = backend_lstm(sequences, initial_state[0], initial_state[1], **common)
+    else:
+        result = backend_gru(sequences, initial_state[0], reset_after=cell.reset_after, **common)
+    layer.supports_jit = False
+    return result

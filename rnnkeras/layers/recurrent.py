@@ -1,0 +1,174 @@
+"""``RecurrentLayer``: the loop shared by ``SimpleRNN``, ``LSTM`` and ``GRU``.
+
+It extends ``keras.layers.RNN`` (which already owns states, ``stateful``,
+``initial_state``, masks and ``return_state``) with:
+
+- a faster loop: the cell's input projection is computed for every time step
+  in one matrix product before the loop, so each step is one recurrent product;
+- the fused-kernel dispatch of ``rnnkeras.layers.fused``;
+- a time-step probe, ``state_perturbation``, used by the gradient-flow monitor;
+- errors that name the layer for malformed inputs and initial states.
+"""
+
+import keras
+from keras import ops, regularizers, tree
+
+from rnnkeras.layers.fused import fused_kernel_blockers, run_fused
+from rnnkeras.layers.keras_internals import backend_rnn
+
+
+def cell_property(name: str) -> property:
+    """A read-only layer attribute forwarded to the cell (as Keras layers do)."""
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
+
+
+class RecurrentLayer(keras.layers.RNN):
+    """Base of the rnnkeras recurrent layers (not used directly).
+
+    Attributes:
+        state_perturbation: ``None``, or a tensor ``(batch, timesteps, units)``
+            added to the hidden state produced at each step (index ``t`` is the
+            state after input ``t``, in input order, also with
+            ``go_backwards``). With zeros the outputs are unchanged and the
+            gradient of a loss with respect to it is the total gradient
+            reaching each ``h_t`` through backpropagation through time.
+    """
+
+    fused_kernel = None
+
+    def __init__(self, cell, use_cudnn="auto", **kwargs):
+        super().__init__(cell, **kwargs)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects `use_cudnn` in "
+                f"('auto', True, False). Received: use_cudnn={use_cudnn!r}"
+            )
+        self.use_cudnn = use_cudnn
+        self.state_perturbation = None
+
+    units = cell_property("units")
+    use_bias = cell_property("use_bias")
+    kernel_initializer = cell_property("kernel_initializer")
+    recurrent_initializer = cell_property("recurrent_initializer")
+    bias_initializer = cell_property("bias_initializer")
+    kernel_regularizer = cell_property("kernel_regularizer")
+    recurrent_regularizer = cell_property("recurrent_regularizer")
+    bias_regularizer = cell_property("bias_regularizer")
+    kernel_constraint = cell_property("kernel_constraint")
+    recurrent_constraint = cell_property("recurrent_constraint")
+    bias_constraint = cell_property("bias_constraint")
+    dropout = cell_property("dropout")
+    recurrent_dropout = cell_property("recurrent_dropout")
+
+    def _describe(self) -> str:
+        return f"{type(self).__name__} layer '{self.name}'"
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if len(sequences_shape) != 3:
+            raise ValueError(
+                f"{self._describe()} expects inputs of rank 3 (batch, timesteps, "
+                f"features). Received: input_shape={tuple(sequences_shape)}"
+            )
+        super().build(sequences_shape, initial_state_shape)
+        self.input_spec = keras.InputSpec(ndim=3, axes={-1: sequences_shape[-1]})
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if initial_state is not None:
+            initial_state = self._checked_initial_state(initial_state)
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def _checked_initial_state(self, initial_state):
+        states = (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        )
+        expected = [(None, size) for size in self.state_size]
+        received = [tuple(state.shape) for state in states]
+        shapes_ok = len(states) == len(expected) and all(
+            len(shape) == 2 and shape[-1] == size
+            for shape, (_, size) in zip(received, expected, strict=False)
+        )
+        if not shapes_ok:
+            raise ValueError(
+                f"{self._describe()} expects `initial_state` to be {len(expected)} "
+                f"tensor(s) of shape {expected}. Received: initial_state shapes={received}"
+            )
+        return states
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tree.is_nested(mask):
+            mask = mask[0]
+        blockers = fused_kernel_blockers(self)
+        if self.use_cudnn is True and blockers:
+            raise ValueError(
+                f"{self._describe()} was built with use_cudnn=True but cannot use the "
+                f"fused kernel here. Received blockers: {blockers}"
+            )
+        if not blockers:
+            try:
+                return run_fused(
+                    self, self._dropped_inputs(sequences, training), initial_state, mask
+                )
+            except NotImplementedError:
+                pass
+        return self._loop(sequences, initial_state, mask, training)
+
+    def _dropped_inputs(self, sequences, training):
+        if not (training and self.cell.dropout > 0):
+            return sequences
+        return sequences * ops.expand_dims(self.cell.get_dropout_mask(sequences[:, 0, :]), 1)
+
+    def _loop(self, sequences, initial_state, mask, training):
+        cell = self.cell
+        recurrent_mask = None
+        if training and cell.recurrent_dropout > 0:
+            recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
+        projected = cell.project_inputs(self._dropped_inputs(sequences, training))
+        perturbation = self._checked_perturbation(sequences)
+
+        def step(step_inputs, states):
+            if perturbation is None:
+                return cell.step(step_inputs, list(states), recurrent_mask)
+            projected_t, perturbation_t = step_inputs
+            output, new_states = cell.step(projected_t, list(states), recurrent_mask)
+            output = output + perturbation_t
+            return output, [output, *new_states[1:]]
+
+        return backend_rnn(
+            step,
+            projected if perturbation is None else (projected, perturbation),
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    def _checked_perturbation(self, sequences):
+        perturbation = self.state_perturbation
+        if perturbation is None:
+            return None
+        expected = (sequences.shape[0], sequences.shape[1], self.cell.units)
+        if tuple(perturbation.shape) != expected:
+            raise ValueError(
+                f"{self._describe()} expects `state_perturbation` of shape {expected}. "
+                f"Received: state_perturbation.shape={tuple(perturbation.shape)}"
+            )
+        return ops.cast(perturbation, self.cell.compute_dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("cell")
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        config.update(cell_config)
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if self.fused_kernel is not None:
+            config["use_cudnn"] = self.use_cudnn
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

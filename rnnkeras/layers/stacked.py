@@ -1,0 +1,191 @@
+"""``StackedRNN``: a deep RNN, several recurrent layers applied in sequence."""
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="rnnkeras")
+class StackedRNN(keras.layers.Layer):
+    """A deep RNN: each recurrent layer reads the output sequence of the one below.
+
+    Every layer but the last returns its full sequence; the last one follows
+    this wrapper's ``return_sequences``. With ``residual=True``, layer ``l > 0``
+    adds its input to its output (Wu et al., 2016, "Google's Neural Machine
+    Translation System"), which keeps gradients alive in deep stacks; those
+    layers must keep the width of their input. ``dropout`` is applied between
+    layers (not after the last). Masks are passed to every layer. A residual
+    link needs a sequence on both sides, so with ``return_sequences=False`` the
+    top layer has none.
+
+    Args:
+        layers: List of recurrent layers (``SimpleRNN``, ``LSTM``, ``GRU``,
+            ``Bidirectional``...), bottom first. Their ``return_sequences`` and
+            ``return_state`` are set by this wrapper.
+        residual: Add residual connections from layer 1 upwards.
+        dropout: Dropout rate between layers, in ``[0, 1)``.
+        return_sequences: Return the top layer's full sequence.
+        return_state: Also return every layer's final states, bottom first.
+
+    Call arguments:
+        sequences: ``(batch, timesteps, features)``.
+        initial_state: Optional flat list with the initial states of every
+            layer, bottom first.
+        mask: Optional ``(batch, timesteps)`` boolean mask.
+        training: Whether dropout applies.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from rnnkeras.layers import GRU, LSTM
+    >>> deep = StackedRNN([LSTM(8), GRU(8), GRU(8)], residual=True, dropout=0.1)
+    >>> deep(np.ones((2, 5, 3), "float32")).shape
+    (2, 8)
+    """
+
+    def __init__(
+        self,
+        layers,
+        residual=False,
+        dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(layers, (list, tuple)) or not layers:
+            raise ValueError(
+                f"StackedRNN '{self.name}' expects a non-empty list of recurrent layers. "
+                f"Received: layers={layers!r}"
+            )
+        for index, layer in enumerate(layers):
+            if not hasattr(layer, "return_sequences") or not hasattr(layer, "return_state"):
+                raise ValueError(
+                    f"StackedRNN '{self.name}' expects recurrent layers (with "
+                    f"`return_sequences`). Received: layers[{index}]={layer!r}"
+                )
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(
+                f"StackedRNN '{self.name}' expects `dropout` in [0, 1). Received: dropout={dropout!r}"
+            )
+        self.rnn_layers = list(layers)
+        self.residual = residual
+        self.dropout = float(dropout)
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        for layer in self.rnn_layers[:-1]:
+            layer.return_sequences = True
+            layer.return_state = return_state
+        self.rnn_layers[-1].return_sequences = return_sequences
+        self.rnn_layers[-1].return_state = return_state
+        self.dropouts = [keras.layers.Dropout(self.dropout) for _ in self.rnn_layers[:-1]]
+        self.supports_masking = True
+
+    def _state_counts(self):
+        counts = []
+        for layer in self.rnn_layers:
+            if hasattr(layer, "forward_layer"):
+                counts.append(
+                    len(layer.forward_layer.state_size) + len(layer.backward_layer.state_size)
+                )
+            else:
+                counts.append(len(layer.state_size))
+        return counts
+
+    def _has_residual(self, index: int) -> bool:
+        layer = self.rnn_layers[index]
+        return self.residual and index > 0 and layer.return_sequences
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        shape = tuple(sequences_shape)
+        for index, layer in enumerate(self.rnn_layers):
+            if not layer.built:
+                layer.build(shape)
+            output_shape = layer.compute_output_shape(shape)
+            if self.return_state:
+                output_shape = output_shape[0]
+            output_shape = tuple(output_shape)
+            if self._has_residual(index) and output_shape[-1] != shape[-1]:
+                raise ValueError(
+                    f"StackedRNN '{self.name}' with residual=True needs layer {index} "
+                    f"('{layer.name}') to keep its input width {shape[-1]}. "
+                    f"Received: output width={output_shape[-1]}"
+                )
+            shape = output_shape
+
+    def _split_initial_state(self, initial_state):
+        counts = self._state_counts()
+        if initial_state is None:
+            return [None] * len(counts)
+        states = list(initial_state)
+        if len(states) != sum(counts):
+            raise ValueError(
+                f"StackedRNN '{self.name}' expects {sum(counts)} initial states "
+                f"({counts} per layer, bottom first). Received: {len(states)} initial states"
+            )
+        split, start = [], 0
+        for count in counts:
+            split.append(states[start : start + count])
+            start += count
+        return split
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        per_layer_states = self._split_initial_state(initial_state)
+        outputs, final_states = sequences, []
+        for index, (layer, states) in enumerate(
+            zip(self.rnn_layers, per_layer_states, strict=True)
+        ):
+            result = layer(outputs, initial_state=states, mask=mask, training=training)
+            if self.return_state:
+                final_states.extend(result[1:])
+                result = result[0]
+            if self._has_residual(index):
+                result = result + outputs
+            if index < len(self.dropouts):
+                result = self.dropouts[index](result, training=training)
+            outputs = result
+        if self.return_state:
+            return [outputs, *final_states]
+        return outputs
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        shape = tuple(sequences_shape)
+        state_shapes = []
+        for layer in self.rnn_layers:
+            result = layer.compute_output_shape(shape)
+            if self.return_state:
+                state_shapes.extend(result[1:])
+                result = result[0]
+            shape = tuple(result)
+        return [shape, *state_shapes] if self.return_state else shape
+
+    def compute_mask(self, _, mask=None):
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask, *[None] * sum(self._state_counts())]
+        return output_mask
+
+    def reset_states(self):
+        """Resets the states of every stateful layer in the stack."""
+        for layer in self.rnn_layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
+
+    reset_state = reset_states
+
+    def get_config(self):
+        config = {
+            "layers": [keras.saving.serialize_keras_object(layer) for layer in self.rnn_layers],
+            "residual": self.residual,
+            "dropout": self.dropout,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+        }
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["layers"] = [
+            keras.saving.deserialize_keras_object(layer, custom_objects=custom_objects)
+            for layer in config["layers"]
+        ]
+        return cls(**config)
