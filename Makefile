@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` (the pipeline) and `make test` (the suite).
+# Each creates .venv and installs the project into it first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= mlops,edge,dev
+
+export DVC_NO_ANALYTICS := 1
+export GX_ANALYTICS_ENABLED := false
+export MLFLOW_DISABLE_TELEMETRY := true
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install install-gpu run test test-fast lint bench serve clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip setuptools wheel
+	$(BIN)/pip install -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+# CUDA build of TensorFlow instead of tensorflow-cpu (never both): install as usual,
+# remove tensorflow-cpu, then put the CUDA build of the same release in its place.
+install-gpu: install
+	$(BIN)/pip uninstall -y tensorflow-cpu
+	$(BIN)/pip install --force-reinstall --no-deps "tensorflow==2.21.*"
+	$(BIN)/pip install "tensorflow[and-cuda]==2.21.*"
+
+run: install
+	$(BIN)/dvc repro
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff format --check rnnkeras tests bench pipelines
+	$(BIN)/ruff check rnnkeras tests bench pipelines
+
+bench: install
+	$(BIN)/python bench/layers.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache
