@@ -1,0 +1,78 @@
+"""Every cell works inside `keras.layers.RNN` and matches our layer and the Keras cell."""
+
+import keras
+import numpy as np
+import pytest
+from weights_and_outputs import assert_outputs_close, randomize
+
+from rnnkeras import layers as rl
+
+BATCH, TIMESTEPS, FEATURES, UNITS = 3, 5, 4, 4
+MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], dtype=bool)
+
+CELL_CASES = [
+    ("SimpleRNN", {}),
+    ("LSTM", {}),
+    ("GRU", {"reset_after": True}),
+    ("GRU", {"reset_after": False}),
+    ("LSTM", {"use_bias": False, "activation": "relu"}),
+]
+CELL_IDS = [f"{name}-{kwargs}" for name, kwargs in CELL_CASES]
+
+
+def inputs(rng):
+    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("case", CELL_CASES, ids=CELL_IDS)
+def test_cell_in_keras_rnn_matches_our_layer(case, go_backwards, rng):
+    name, kwargs = case
+    options = {"return_sequences": True, "return_state": True, "go_backwards": go_backwards}
+    wrapped = keras.layers.RNN(getattr(rl, name + "Cell")(UNITS, **kwargs), **options)
+    layer = getattr(rl, name)(UNITS, **kwargs, **options)
+    x = inputs(rng)
+    wrapped(x), layer(x)
+    randomize(layer, rng)
+    wrapped.set_weights(layer.get_weights())
+    assert_outputs_close(wrapped(x), layer(x))
+    assert_outputs_close(wrapped(x, mask=MASK), layer(x, mask=MASK))
+
+
+@pytest.mark.parametrize("case", CELL_CASES, ids=CELL_IDS)
+def test_cell_matches_keras_cell(case, rng):
+    name, kwargs = case
+    ours = getattr(rl, name + "Cell")(UNITS, **kwargs)
+    builtin = getattr(keras.layers, name + "Cell")(UNITS, **kwargs)
+    assert ours.state_size == builtin.state_size
+    assert ours.output_size == builtin.output_size
+    ours_rnn = keras.layers.RNN(ours, return_sequences=True, return_state=True)
+    builtin_rnn = keras.layers.RNN(builtin, return_sequences=True, return_state=True)
+    x = inputs(rng)
+    ours_rnn(x), builtin_rnn(x)
+    randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    assert_outputs_close(ours_rnn(x), builtin_rnn(x))
+
+    states = ours.get_initial_state(BATCH)
+    single_states = states if isinstance(states, (list, tuple)) else [states]
+    assert [tuple(s.shape) for s in single_states] == [(BATCH, UNITS)] * len(single_states)
+    step_output, new_states = ours(x[:, 0], states)
+    builtin_output, builtin_states = builtin(x[:, 0], builtin.get_initial_state(BATCH))
+    assert_outputs_close(step_output, builtin_output)
+    assert_outputs_close(new_states, builtin_states)
+
+
+def test_stacked_cells_in_keras_rnn_match_keras_cells(rng):
+    ours = keras.layers.RNN(
+        [rl.LSTMCell(UNITS), rl.GRUCell(3), rl.SimpleRNNCell(2)], return_state=True
+    )
+    builtin = keras.layers.RNN(
+        [keras.layers.LSTMCell(UNITS), keras.layers.GRUCell(3), keras.layers.SimpleRNNCell(2)],
+        return_state=True,
+    )
+    x = inputs(rng)
+    ours(x), builtin(x)
+    randomize(ours, rng)
+    builtin.set_weights(ours.get_weights())
+    assert_outputs_close(ours(x, mask=MASK), builtin(x, mask=MASK))
