@@ -123,8 +123,18 @@ class RecurrentCell(layers.Layer, DropoutRNNCell):
         return self.bias
 
     def project_inputs(self, inputs):
-        """Input-to-hidden product for one step ``(batch, features)`` or all steps."""
-        projected = ops.matmul(inputs, self.kernel)
+        """Input-to-hidden product for one step ``(batch, features)`` or a sequence.
+
+        A sequence is flattened to one 2-D product: a broadcast batched product
+        would make the kernel's gradient a per-sample product plus a sum.
+        """
+        width = self.gates * self.units
+        if len(inputs.shape) == 2:
+            projected = ops.matmul(inputs, self.kernel)
+        else:
+            leading = ops.shape(inputs)[:-1]
+            flat = ops.reshape(inputs, (-1, inputs.shape[-1]))
+            projected = ops.reshape(ops.matmul(flat, self.kernel), (*leading, width))
         bias = self.input_bias() if self.use_bias else None
         return projected if bias is None else projected + bias
 
