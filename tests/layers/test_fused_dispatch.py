@@ -1,0 +1,124 @@
+"""The fused (cuDNN) path decision, tested on CPU.
+
+`rnnkeras.layers.fused.fused_kernel_blockers` is the one place that decides;
+`gpu_available` is its seam for "is there a GPU", replaced here to simulate one.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from weights_and_outputs import assert_outputs_close, randomize
+
+from rnnkeras import layers as rl
+from rnnkeras.layers import fused, recurrent
+
+X = np.random.default_rng(3).normal(size=(2, 5, 3)).astype("float32")
+
+
+@pytest.fixture
+def with_gpu(monkeypatch):
+    monkeypatch.setattr(fused, "gpu_available", lambda: True)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_cudnn_compatible_configuration_has_no_blockers(name, with_gpu):
+    assert fused.fused_kernel_blockers(getattr(rl, name)(4)) == []
+    assert (
+        fused.fused_kernel_blockers(getattr(rl, name)(4, return_sequences=True, go_backwards=True))
+        == []
+    )
+    assert fused.fused_kernel_blockers(getattr(rl, name)(4, dropout=0.3, stateful=True)) == []
+
+
+BLOCKING = [
+    ({"activation": "relu"}, "activation"),
+    ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation"),
+    ({"recurrent_dropout": 0.2}, "recurrent_dropout"),
+    ({"unroll": True}, "unroll"),
+    ({"use_bias": False}, "use_bias"),
+    ({"use_cudnn": False}, "use_cudnn"),
+]
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kwargs, reason", BLOCKING, ids=[r for _, r in BLOCKING])
+def test_each_incompatible_option_blocks_the_fused_kernel(name, kwargs, reason, with_gpu):
+    blockers = fused.fused_kernel_blockers(getattr(rl, name)(4, **kwargs))
+    assert len(blockers) == 1, blockers
+    assert reason in blockers[0]
+
+
+def test_gru_reset_before_blocks_the_fused_kernel(with_gpu):
+    blockers = fused.fused_kernel_blockers(rl.GRU(4, reset_after=False))
+    assert len(blockers) == 1 and "reset_after" in blockers[0], blockers
+
+
+def test_attached_time_step_probe_blocks_the_fused_kernel(with_gpu):
+    layer = rl.LSTM(4)
+    layer.state_perturbation = tf.zeros((2, 5, 4))
+    blockers = fused.fused_kernel_blockers(layer)
+    assert len(blockers) == 1 and "state_perturbation" in blockers[0], blockers
+
+
+def test_simple_rnn_never_takes_a_fused_kernel(with_gpu):
+    assert fused.fused_kernel_blockers(rl.SimpleRNN(4))
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_without_gpu_only_the_missing_gpu_blocks(name):
+    assert not keras.distribution.list_devices("gpu")
+    blockers = fused.fused_kernel_blockers(getattr(rl, name)(4))
+    assert len(blockers) == 1 and "GPU" in blockers[0], blockers
+
+
+class FusedSpy:
+    """Stands in for `run_fused`: records the call, then refuses like a CPU backend."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    "kwargs, gpu, tries_fused",
+    [
+        ({}, True, True),
+        ({}, False, False),
+        ({"recurrent_dropout": 0.2}, True, False),
+        ({"unroll": True}, True, False),
+    ],
+    ids=["allowed", "no_gpu", "recurrent_dropout", "unroll"],
+)
+def test_layer_follows_the_decision_and_falls_back_to_the_loop(
+    kwargs, gpu, tries_fused, monkeypatch, rng
+):
+    spy = FusedSpy()
+    monkeypatch.setattr(recurrent, "run_fused", spy)
+    monkeypatch.setattr(fused, "gpu_available", lambda: gpu)
+    ours = rl.LSTM(4, return_sequences=True, return_state=True, **kwargs)
+    builtin = keras.layers.LSTM(4, return_sequences=True, return_state=True, **kwargs)
+    ours(X), builtin(X)
+    assert (spy.calls > 0) == tries_fused
+    randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    assert_outputs_close(ours(X), builtin(X))
+
+
+def test_real_backend_refuses_on_cpu_and_layer_falls_back(with_gpu, rng):
+    ours = rl.GRU(4, return_sequences=True)
+    builtin = keras.layers.GRU(4, return_sequences=True)
+    ours(X), builtin(X)
+    randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    assert_outputs_close(ours(X), builtin(X))
+
+
+def test_use_cudnn_true_without_fused_path_raises_naming_the_layer():
+    layer = rl.LSTM(4, use_cudnn=True, name="needs_cudnn")
+    with pytest.raises(ValueError, match="needs_cudnn") as error:
+        layer(X)
+    assert "GPU" in str(error.value)

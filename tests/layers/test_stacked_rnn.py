@@ -1,0 +1,152 @@
+"""StackedRNN equals its layers run one after the other (Keras built-ins as the reference)."""
+
+import keras
+import numpy as np
+import pytest
+from weights_and_outputs import as_list, assert_outputs_close, randomize
+
+from rnnkeras import layers as rl
+
+BATCH, TIMESTEPS, FEATURES, UNITS = 3, 6, 3, 5
+MASK = np.array([[1] * 6, [1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]], dtype=bool)
+
+
+def inputs(rng):
+    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
+
+
+def ours_and_builtins():
+    ours = [rl.LSTM(UNITS), rl.GRU(UNITS, reset_after=False), rl.SimpleRNN(UNITS)]
+    builtins = [
+        keras.layers.LSTM(UNITS, return_sequences=True, return_state=True),
+        keras.layers.GRU(UNITS, reset_after=False, return_sequences=True, return_state=True),
+        keras.layers.SimpleRNN(UNITS, return_sequences=True, return_state=True),
+    ]
+    return ours, builtins
+
+
+def run_chain(builtins, x, residual, return_sequences, mask=None, initial_state=None):
+    """The stack by hand: layer l reads layer l-1's sequence, plus a skip from l >= 1."""
+    states, per_layer_initial = [], [None, None, None]
+    if initial_state is not None:
+        per_layer_initial = [initial_state[0:2], initial_state[2:3], initial_state[3:4]]
+    sequence = x
+    for index, layer in enumerate(builtins):
+        output, *final = layer(sequence, mask=mask, initial_state=per_layer_initial[index])
+        output = np.asarray(output)
+        if residual and index > 0:
+            output = output + sequence
+        states.extend(np.asarray(s) for s in final)
+        sequence = output
+    # Without sequences the top layer has no skip: its output is its final h.
+    last = sequence if return_sequences else states[-1]
+    return last, states
+
+
+def build_pair(rng, residual, return_sequences, return_state, x):
+    layers, builtins = ours_and_builtins()
+    stacked = rl.StackedRNN(
+        layers, residual=residual, return_sequences=return_sequences, return_state=return_state
+    )
+    stacked(x)
+    for builtin in builtins:
+        builtin(x if builtin is builtins[0] else np.zeros((BATCH, TIMESTEPS, UNITS), "float32"))
+    randomize(stacked, rng)
+    weights = stacked.get_weights()
+    start = 0
+    for builtin in builtins:
+        count = len(builtin.get_weights())
+        builtin.set_weights(weights[start : start + count])
+        start += count
+    assert start == len(weights)
+    return stacked, builtins
+
+
+@pytest.mark.parametrize("return_state", [False, True])
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("residual", [False, True])
+def test_equals_layers_run_in_sequence(residual, return_sequences, return_state, rng):
+    x = inputs(rng)
+    stacked, builtins = build_pair(rng, residual, return_sequences, return_state, x)
+    last, states = run_chain(builtins, x, residual, return_sequences)
+    expected = [last, *states] if return_state else [last]
+    assert_outputs_close(stacked(x), expected)
+    masked_last, masked_states = run_chain(builtins, x, residual, return_sequences, mask=MASK)
+    masked_expected = [masked_last, *masked_states] if return_state else [masked_last]
+    assert_outputs_close(stacked(x, mask=MASK), masked_expected)
+
+
+def test_initial_state_is_split_bottom_first(rng):
+    x = inputs(rng)
+    stacked, builtins = build_pair(rng, True, True, True, x)
+    states = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(4)]
+    last, final_states = run_chain(builtins, x, True, True, initial_state=states)
+    assert_outputs_close(stacked(x, initial_state=states), [last, *final_states])
+
+
+def test_wrapper_sets_return_sequences_of_every_layer_including_bidirectional():
+    layers = [rl.GRU(4), rl.Bidirectional(rl.LSTM(2)), rl.SimpleRNN(3)]
+    stacked = rl.StackedRNN(layers, return_sequences=True)
+    assert stacked.rnn_layers == layers
+    assert all(layer.return_sequences for layer in stacked.rnn_layers)
+    output = stacked(np.zeros((BATCH, TIMESTEPS, FEATURES), "float32"))
+    assert tuple(output.shape) == (BATCH, TIMESTEPS, 3)
+    assert len(stacked.trainable_weights) == 3 + 6 + 3
+
+
+def test_residual_with_bidirectional_inside(rng):
+    x = inputs(rng)
+    stacked = rl.StackedRNN(
+        [
+            rl.GRU(4),
+            rl.Bidirectional(rl.LSTM(2, return_sequences=True)),
+            rl.Bidirectional(rl.GRU(2, return_sequences=True), merge_mode="concat"),
+        ],
+        residual=True,
+        return_sequences=True,
+    )
+    stacked(x)
+    randomize(stacked, rng)
+    bottom, middle, top = stacked.rnn_layers
+    h1 = np.asarray(bottom(x))
+    h2 = np.asarray(middle(h1)) + h1
+    h3 = np.asarray(top(h2)) + h2
+    assert_outputs_close(stacked(x), h3)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_config_round_trip(residual, rng):
+    stacked = rl.StackedRNN(
+        [rl.LSTM(UNITS, recurrent_activation="hard_sigmoid"), rl.GRU(UNITS, reset_after=False)],
+        residual=residual,
+        dropout=0.25,
+        return_sequences=True,
+        return_state=True,
+        name="deep",
+    )
+    x = inputs(rng)
+    stacked(x)
+    randomize(stacked, rng)
+    config = stacked.get_config()
+    restored = rl.StackedRNN.from_config(config)
+    assert restored.get_config() == config
+    assert [type(layer) for layer in restored.rnn_layers] == [rl.LSTM, rl.GRU]
+    assert restored.residual == residual and restored.dropout == 0.25
+    restored(x)
+    restored.set_weights(stacked.get_weights())
+    assert_outputs_close(restored(x), stacked(x))
+    rebuilt = keras.layers.deserialize(keras.layers.serialize(stacked))
+    assert isinstance(rebuilt, rl.StackedRNN)
+    assert rebuilt.get_config() == config
+
+
+def test_single_layer_stack_equals_the_layer(rng):
+    x = inputs(rng)
+    stacked = rl.StackedRNN([rl.LSTM(UNITS)], residual=True)
+    stacked(x)
+    randomize(stacked, rng)
+    alone = rl.LSTM(UNITS)
+    alone(x)
+    alone.set_weights(stacked.get_weights())
+    assert_outputs_close(stacked(x), alone(x))
+    assert as_list(stacked(x))[0].shape == (BATCH, UNITS)
