@@ -1,0 +1,53 @@
+"""Writing outputs so that a failure never leaves a half-written or clobbered file behind."""
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yields a temporary path next to `path` and moves it into place only if the block succeeds.
+
+    Works for files and folders. The temporary path lives in the same folder as `path`, so the
+    final move is a rename on the same file system: readers see either the old output or the
+    complete new one, never a mix. If the block raises, the temporary path is deleted and the
+    old output is left untouched.
+
+    Args:
+        path: the final file or folder.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out" / "result.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}"
+    try:
+        yield tmp
+        if tmp.is_dir() and path.exists():
+            old = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.old"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

@@ -1,0 +1,49 @@
+"""The shared command-line entry of the stage modules: read params, run, turn errors into exit codes."""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rnnkeras.params import load_params
+from rnnkeras.stages import paths
+
+QUIET_TOOLS = {
+    "DVC_NO_ANALYTICS": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the options every stage accepts (`--params`, `--root`)."""
+    parser.add_argument(
+        "--params", default=None, help="parameters file (default: <root>/params.yaml)"
+    )
+    parser.add_argument("--root", default=".", help="project folder (default: current folder)")
+
+
+def run_stage(stage: Callable[[dict, Path], int | None], args: argparse.Namespace) -> int:
+    """Runs `stage(params, root)` and returns a process exit code.
+
+    A `ValueError` (bad parameters or data, always worded for the user) is printed without a
+    traceback and gives exit code 1; a stage may also return a non-zero code itself.
+    """
+    for name, value in QUIET_TOOLS.items():
+        os.environ.setdefault(name, value)
+    root = Path(args.root)
+    try:
+        params = load_params(Path(args.params) if args.params else root / paths.PARAMS)
+        return int(stage(params, root) or 0)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def main(name: str, stage: Callable[[dict, Path], int | None], argv=None) -> int:
+    """`python pipelines/<name>.py [--params FILE] [--root DIR]`."""
+    parser = argparse.ArgumentParser(prog=f"rnnkeras {name}", description=stage.__doc__)
+    add_arguments(parser)
+    return run_stage(stage, parser.parse_args(argv))

@@ -1,0 +1,102 @@
+"""Stage `evaluate`: test-set metrics against a naive baseline, predictions and plots."""
+
+import json
+from pathlib import Path
+
+from rnnkeras.stages import entry, paths
+
+
+def run(params: dict, root: Path = Path(".")) -> None:
+    """Scores models/model.keras on the test split, writes metrics/evaluate.json,
+    reports/predictions.csv and reports/plots/, logs them to the training's MLflow run and
+    registers the model (the alias moves only if it beats the current holder)."""
+    import keras
+    import numpy as np
+
+    from rnnkeras import evaluation, tracking
+    from rnnkeras.data import atomic_path, load_arrays, load_meta
+
+    meta = load_meta(root / paths.VALIDATED)
+    test = load_arrays(root / paths.VALIDATED, "test")
+    model = keras.models.load_model(root / paths.MODEL)
+    predicted = model.predict(test["x"], verbose=0)
+    if meta["task"] == "forecasting":
+        last_value = test["x"][:, -1, meta["target_index"]]
+        metrics = evaluation.forecasting_metrics(test["y"], predicted, last_value)
+        rows = ["time_step,step,actual,predicted,baseline"]
+        for t, actual, forecast, last in zip(
+            test["time_step"], test["y"], predicted, last_value, strict=True
+        ):
+            rows += [
+                f"{t + step},{step + 1},{actual[step]!r},{float(forecast[step])!r},{float(last)!r}"
+                for step in range(len(actual))
+            ]
+        headline = ("mae", False)
+    else:
+        train_labels = load_arrays(root / paths.VALIDATED, "train")["y"]
+        metrics = evaluation.classification_metrics(
+            test["y"], predicted, train_labels, meta["classes"]
+        )
+        classes = meta["classes"]
+        rows = ["sequence_id,actual,predicted,probability"]
+        for sequence, actual, probabilities in zip(
+            test["sequence_id"], test["y"], predicted, strict=True
+        ):
+            best = int(np.argmax(probabilities))
+            rows.append(
+                f"{sequence},{classes[actual]},{classes[best]},{float(probabilities[best]):.4f}"
+            )
+        headline = ("accuracy", True)
+    metrics = {
+        "task": meta["task"],
+        "dataset": meta["dataset"],
+        "test_size": len(test["x"]),
+        **metrics,
+    }
+    with atomic_path(root / paths.METRICS) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+    with atomic_path(root / paths.PREDICTIONS) as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
+    with atomic_path(root / paths.PLOTS) as tmp:
+        tmp.mkdir(parents=True)
+        if meta["task"] == "forecasting":
+            evaluation.write_forecast_plot(
+                test["time_step"],
+                test["y"],
+                predicted,
+                tmp / "predicted_vs_actual.png",
+                unit=meta["target"],
+            )
+        else:
+            evaluation.write_confusion_plot(
+                metrics["confusion"], meta["classes"], tmp / "confusion_matrix.png"
+            )
+    tracking.configure(root)
+    with tracking.resume_run(root / paths.MLFLOW_RUN):
+        tracking.log_metrics(
+            {f"test.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
+        )
+        tracking.log_artifacts(
+            [root / paths.METRICS, root / paths.PREDICTIONS, root / paths.PLOTS], "evaluation"
+        )
+        mlflow_params = params.get("mlflow", {})
+        registry = tracking.log_and_register_model(
+            model,
+            input_example=test["x"][:5],
+            registered_name=mlflow_params.get("registered_model", "rnnkeras"),
+            metric_name=f"test.{headline[0]}",
+            metric_value=metrics[headline[0]],
+            greater_is_better=headline[1],
+            alias=mlflow_params.get("alias", "champion"),
+        )
+    with atomic_path(root / paths.REGISTRY) as tmp:
+        tmp.write_text(json.dumps(registry, indent=2) + "\n")
+    baseline = metrics[f"baseline_{headline[0]}"]
+    print(
+        f"evaluate: test {headline[0]} {metrics[headline[0]]:.4f} "
+        f"(baseline {baseline:.4f}) -> {paths.METRICS}"
+    )
+
+
+def main(argv=None) -> int:
+    return entry.main("evaluate", run, argv)
