@@ -1,0 +1,271 @@
+"""The layer contract, in the spirit of Keras' own layer tests.
+
+Per class: build, call, output shapes (symbolic and eager), trainable weights,
+regularizers and constraints, `get_config`/`from_config`, a short `fit` that
+lowers the loss. The `.keras` round trip in a fresh process is in
+`test_saving_fresh_process.py`.
+"""
+
+import keras
+import numpy as np
+import pytest
+from weights_and_outputs import as_list, assert_outputs_close, randomize
+
+from rnnkeras import layers as rl
+
+BATCH, TIMESTEPS, FEATURES, UNITS = 4, 6, 3, 5
+
+
+def make(kind):
+    """Layer factories by id: (layer, expected trainable weight shapes)."""
+    u, f = UNITS, FEATURES
+    return {
+        "SimpleRNN": (rl.SimpleRNN(u), [(f, u), (u, u), (u,)]),
+        "SimpleRNN-no_bias": (rl.SimpleRNN(u, use_bias=False), [(f, u), (u, u)]),
+        "LSTM": (rl.LSTM(u), [(f, 4 * u), (u, 4 * u), (4 * u,)]),
+        "GRU": (rl.GRU(u), [(f, 3 * u), (u, 3 * u), (2, 3 * u)]),
+        "GRU-reset_before": (rl.GRU(u, reset_after=False), [(f, 3 * u), (u, 3 * u), (3 * u,)]),
+        "Bidirectional": (
+            rl.Bidirectional(rl.LSTM(u)),
+            [(f, 4 * u), (u, 4 * u), (4 * u,)] * 2,
+        ),
+        "StackedRNN": (
+            rl.StackedRNN([rl.LSTM(u), rl.GRU(u)], residual=True),
+            [(f, 4 * u), (u, 4 * u), (4 * u,), (u, 3 * u), (u, 3 * u), (2, 3 * u)],
+        ),
+    }[kind]
+
+
+KINDS = [
+    "SimpleRNN",
+    "SimpleRNN-no_bias",
+    "LSTM",
+    "GRU",
+    "GRU-reset_before",
+    "Bidirectional",
+    "StackedRNN",
+]
+OUTPUT_WIDTH = {"Bidirectional": 2 * UNITS}
+
+
+def inputs(rng, batch=BATCH):
+    return rng.normal(size=(batch, TIMESTEPS, FEATURES)).astype("float32")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_build_call_shapes_and_weights(kind, rng):
+    layer, weight_shapes = make(kind)
+    symbolic = layer(keras.Input((None, FEATURES)))
+    width = OUTPUT_WIDTH.get(kind, UNITS)
+    assert tuple(symbolic.shape) == (None, width)
+    assert layer.built
+    assert [tuple(w.shape) for w in layer.trainable_weights] == weight_shapes
+    assert layer.non_trainable_weights == []
+    output = layer(inputs(rng))
+    assert tuple(output.shape) == (BATCH, width)
+    assert tuple(layer.compute_output_shape((BATCH, TIMESTEPS, FEATURES))) == (BATCH, width)
+    layer.trainable = False
+    assert layer.trainable_weights == []
+    assert len(layer.non_trainable_weights) == len(weight_shapes)
+
+
+STATE_SHAPES = {
+    "SimpleRNN": [(BATCH, UNITS)],
+    "LSTM": [(BATCH, UNITS)] * 2,
+    "GRU": [(BATCH, UNITS)],
+}
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_sequence_and_state_shapes(name, rng):
+    layer = getattr(rl, name)(UNITS, return_sequences=True, return_state=True)
+    symbolic = layer(keras.Input((None, FEATURES)))
+    assert [tuple(s.shape) for s in symbolic] == [(None, None, UNITS)] + [(None, UNITS)] * len(
+        STATE_SHAPES[name]
+    )
+    eager = as_list(layer(inputs(rng)))
+    expected = [(BATCH, TIMESTEPS, UNITS), *STATE_SHAPES[name]]
+    assert [o.shape for o in eager] == expected
+    computed = layer.compute_output_shape((BATCH, TIMESTEPS, FEATURES))
+    assert [tuple(s) for s in computed] == expected
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", None])
+def test_bidirectional_symbolic_shapes(merge_mode):
+    layer = rl.Bidirectional(
+        rl.GRU(UNITS, return_sequences=True, return_state=True), merge_mode=merge_mode
+    )
+    result = layer(keras.Input((TIMESTEPS, FEATURES)))
+    width = 2 * UNITS if merge_mode == "concat" else UNITS
+    outputs = [(None, TIMESTEPS, width)] * (2 if merge_mode is None else 1)
+    assert [tuple(r.shape) for r in result] == outputs + [(None, UNITS)] * 2
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_cell_contract(name, rng):
+    cell = getattr(rl, name + "Cell")(UNITS)
+    state_count = 2 if name == "LSTM" else 1
+    x = rng.normal(size=(BATCH, FEATURES)).astype("float32")
+    states = cell.get_initial_state(BATCH)
+    output, new_states = cell(x, states)
+    assert tuple(output.shape) == (BATCH, UNITS)
+    assert len(as_list(new_states)) == state_count
+    assert len(cell.trainable_weights) == 3
+    restored = type(cell).from_config(cell.get_config())
+    assert restored.get_config() == cell.get_config()
+
+
+NON_DEFAULT = {
+    "common": {
+        "activation": "softsign",
+        "use_bias": True,
+        "kernel_initializer": "he_normal",
+        "recurrent_initializer": "glorot_normal",
+        "bias_initializer": "ones",
+        "kernel_regularizer": "l2",
+        "recurrent_regularizer": "l1",
+        "bias_regularizer": "l1",
+        "activity_regularizer": "l2",
+        "kernel_constraint": "non_neg",
+        "recurrent_constraint": "max_norm",
+        "bias_constraint": "unit_norm",
+        "dropout": 0.1,
+        "recurrent_dropout": 0.2,
+        "seed": 3,
+        "return_sequences": True,
+        "return_state": True,
+        "go_backwards": True,
+        "stateful": False,
+        "unroll": True,
+    },
+    "SimpleRNN": {},
+    "LSTM": {"recurrent_activation": "hard_sigmoid", "unit_forget_bias": False},
+    "GRU": {"recurrent_activation": "hard_sigmoid", "reset_after": False},
+}
+
+
+def non_default_kwargs(name):
+    return {**NON_DEFAULT["common"], **NON_DEFAULT[name]}
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_config_round_trip_keeps_every_argument(name, rng):
+    kwargs = non_default_kwargs(name)
+    layer = getattr(rl, name)(UNITS, name="custom", **kwargs)
+    config = layer.get_config()
+    builtin_config = getattr(keras.layers, name)(UNITS, **kwargs).get_config()
+    # Keras' own SimpleRNN drops activity_regularizer and seed from its config,
+    # so those are checked against what was passed.
+    for key in set(kwargs) - {"activity_regularizer", "seed"}:
+        assert config[key] == builtin_config[key], (key, config[key], builtin_config[key])
+    assert config["seed"] == kwargs["seed"]
+    expected_activity = keras.regularizers.serialize(keras.regularizers.get("l2"))
+    assert config["activity_regularizer"] == expected_activity
+    restored = type(layer).from_config(config)
+    assert restored.get_config() == config
+    x = inputs(rng)
+    layer(x), restored(x)
+    randomize(layer, rng, scale=0.3)
+    restored.set_weights(layer.get_weights())
+    assert_outputs_close(restored(x), layer(x))
+    assert set(builtin_config) <= set(config), set(builtin_config) - set(config)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_builtin_config_loads_into_our_layer(name, rng):
+    """A drop-in: the config of a Keras built-in builds our layer with the same behaviour."""
+    kwargs = non_default_kwargs(name)
+    builtin = getattr(keras.layers, name)(UNITS, **kwargs)
+    ours = getattr(rl, name).from_config(builtin.get_config())
+    assert isinstance(ours, getattr(rl, name))
+    x = inputs(rng)
+    builtin(x), ours(x)
+    randomize(builtin, rng, scale=0.3)
+    ours.set_weights(builtin.get_weights())
+    assert_outputs_close(ours(x), builtin(x))
+
+
+def test_wrapper_config_round_trips(rng):
+    bidirectional = rl.Bidirectional(
+        rl.LSTM(UNITS, return_sequences=True),
+        merge_mode="mul",
+        backward_layer=rl.GRU(UNITS, go_backwards=True, return_sequences=True),
+    )
+    x = inputs(rng)
+    bidirectional(x)
+    randomize(bidirectional, rng)
+    config = bidirectional.get_config()
+    restored = rl.Bidirectional.from_config(config)
+    assert isinstance(restored.backward_layer, rl.GRU) and restored.merge_mode == "mul"
+    restored(x)
+    assert restored.get_config() == config
+    restored.set_weights(bidirectional.get_weights())
+    assert_outputs_close(restored(x), bidirectional(x))
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_weight_regularizer_losses_match_builtin(name, rng):
+    kwargs = {"kernel_regularizer": "l2", "recurrent_regularizer": "l1", "bias_regularizer": "l2"}
+    ours, builtin = getattr(rl, name)(UNITS, **kwargs), getattr(keras.layers, name)(UNITS, **kwargs)
+    x = inputs(rng)
+    ours(x), builtin(x)
+    randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    assert len(ours.losses) == len(builtin.losses) == 3
+    np.testing.assert_allclose(
+        sorted(float(v) for v in ours.losses), sorted(float(v) for v in builtin.losses), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_activity_regularizer_penalizes_the_output(name, rng):
+    """Checked against its definition (Keras divides it by the batch size).
+
+    Not against Keras' own SimpleRNN, which accepts this argument and drops it.
+    """
+    layer = getattr(rl, name)(UNITS, activity_regularizer=keras.regularizers.L1(0.05))
+    output = np.asarray(layer(inputs(rng)))
+    assert len(layer.losses) == 1
+    expected = 0.05 * np.abs(output).sum() / BATCH
+    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
+
+
+def test_constraints_are_applied_by_the_optimizer(rng):
+    layer = rl.GRU(UNITS, kernel_constraint="non_neg", recurrent_constraint="non_neg")
+    layer.build((None, TIMESTEPS, FEATURES))
+    randomize(layer, rng)
+    optimizer = keras.optimizers.SGD(0.1)
+    weights = layer.trainable_variables
+    optimizer.apply([np.ones(w.shape, "float32") for w in weights], weights)
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    assert kernel.min() >= 0 and recurrent_kernel.min() >= 0
+    assert bias.min() < 0, "the unconstrained bias should keep its negative entries"
+
+
+def fit_model(kind):
+    return {
+        "SimpleRNN": lambda: rl.SimpleRNN(8),
+        "LSTM": lambda: rl.LSTM(8, dropout=0.1),
+        "GRU": lambda: rl.GRU(8, reset_after=False),
+        "Bidirectional": lambda: rl.Bidirectional(rl.GRU(4)),
+        "StackedRNN": lambda: rl.StackedRNN([rl.LSTM(8), rl.GRU(8)], residual=True, dropout=0.1),
+        "keras.layers.RNN(cells)": lambda: keras.layers.RNN([rl.LSTMCell(8), rl.SimpleRNNCell(8)]),
+    }[kind]()
+
+
+@pytest.mark.parametrize(
+    "kind", ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "StackedRNN", "keras.layers.RNN(cells)"]
+)
+def test_fit_lowers_the_loss(kind):
+    data = np.random.default_rng(0)
+    x = data.normal(size=(64, TIMESTEPS, FEATURES)).astype("float32")
+    y = np.tanh(x[:, :, 0].sum(axis=1, keepdims=True) - x[:, -1, 1:2])
+    model = keras.Sequential(
+        [keras.Input((TIMESTEPS, FEATURES)), fit_model(kind), keras.layers.Dense(1)]
+    )
+    model.compile(keras.optimizers.Adam(0.02), "mse")
+    before = model.evaluate(x, y, verbose=0, batch_size=64)
+    model.fit(x, y, batch_size=16, epochs=4, verbose=0)
+    after = model.evaluate(x, y, verbose=0, batch_size=64)
+    assert np.isfinite(after)
+    assert after < 0.8 * before, f"loss {before:.4f} -> {after:.4f}"
