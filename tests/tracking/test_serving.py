@@ -1,0 +1,109 @@
+"""`mlflow models serve` of the registered champion, from a folder where rnnkeras cannot be imported."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from rnnkeras import serving, tracking
+from rnnkeras.data import BUNDLED_DIR, make_windows
+from rnnkeras.models import build_forecaster
+
+# Put first on PYTHONPATH, this makes `import rnnkeras` fail in every process of the server,
+# the editable install notwithstanding: sitecustomize runs after site-packages are set up.
+HIDE_RNNKERAS = """
+import sys
+
+
+class HideRnnkeras:
+    def find_spec(self, name, path=None, target=None):
+        if name == "rnnkeras" or name.startswith("rnnkeras."):
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the serving test)")
+        return None
+
+
+sys.meta_path.insert(0, HideRnnkeras())
+"""
+
+
+def co2_windows(window=52, horizon=13):
+    """Real windows of the bundled weekly Mauna Loa CO2 record (those without a missing week)."""
+    values = np.genfromtxt(BUNDLED_DIR / "co2_weekly.csv", delimiter=",", skip_header=1, usecols=2)
+    x, y, _ = make_windows(values[:, None], window, horizon)
+    complete = ~(np.isnan(x).any(axis=(1, 2)) | np.isnan(y).any(axis=1))
+    return x[complete], y[complete]
+
+
+@pytest.mark.slow
+def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
+    x, y = co2_windows()
+    keras.utils.set_random_seed(0)
+    change = y[:, -1] - x[:, -1, 0]
+    model = build_forecaster(
+        52, 1, 13, input_variance=[float(np.var(x - x[:, -1:]))], target_scale=float(np.std(change)),
+        cell="gru", units=16,
+    )  # fmt: skip
+    model.compile("adam", "mse")
+    model.fit(x[:-200], y[:-200], epochs=1, batch_size=64, verbose=0)
+    test = x[-200:]
+    with tracking.start_training_run({}, 0, tmp_path / "run.json"):
+        registry = tracking.log_and_register_model(
+            model, test[:2], "co2-forecaster", "test.mae", 0.5, greater_is_better=False
+        )
+    assert registry["promoted"]
+    expected = keras.ops.convert_to_numpy(model(test[:32]))
+
+    hidden = tmp_path / "hide_rnnkeras"
+    hidden.mkdir()
+    (hidden / "sitecustomize.py").write_text(HIDE_RNNKERAS)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    extra = {"PYTHONPATH": str(hidden), "MLFLOW_TRACKING_URI": tracking.configure(store)}
+    env = serving.server_environment(extra)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import rnnkeras"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode != 0 and "hidden by the serving test" in probe.stderr
+
+    server = serving.ModelServer(
+        "models:/co2-forecaster@champion",
+        env=extra,
+        cwd=elsewhere,
+        log_path=tmp_path / "server.log",
+    )
+    with server:
+        assert server.env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+        served = server.predict(test[:32])
+        np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-3)  # ppm near 330
+
+        status, reply = serving.request(f"{server.url}/invocations", b'{"inputs": [[[315.0')
+        assert status == 400 and "valid JSON" in reply["message"]
+        status, reply = serving.request(f"{server.url}/invocations", json.dumps({"x": 1}).encode())
+        assert status == 400 and "'inputs'" in reply["message"]
+        status, reply = serving.request(
+            f"{server.url}/invocations", serving.inputs_body(test[:2, :10])
+        )
+        assert status == 400
+        assert (
+            "Shape of input (2, 10, 1) does not match expected shape (-1, 52, 1)"
+            in reply["message"]
+        )
+
+        assert serving.request(f"{server.url}/ping")[0] == 200
+        np.testing.assert_allclose(server.predict(test[:1]), expected[:1], rtol=1e-5, atol=1e-3)
+        pid = server.process.pid
+    assert server.process.poll() is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+    with pytest.raises(OSError):
+        serving.request(f"{server.url}/ping", timeout=2.0)
+    assert "rnnkeras" not in (tmp_path / "server.log").read_text().replace("hide_rnnkeras", "")
