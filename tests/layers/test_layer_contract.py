@@ -269,3 +269,21 @@ def test_fit_lowers_the_loss(kind):
     after = model.evaluate(x, y, verbose=0, batch_size=64)
     assert np.isfinite(after)
     assert after < 0.8 * before, f"loss {before:.4f} -> {after:.4f}"
+
+
+def test_graph_mode_predict_matches_eager_call_with_masks(rng):
+    """`predict` traces the layers into a graph with unknown batch and time sizes."""
+    sequences = keras.Input((None, FEATURES))
+    hidden = keras.layers.Masking(0.0)(sequences)
+    hidden = rl.Bidirectional(rl.LSTM(UNITS, return_sequences=True))(hidden)
+    hidden = rl.StackedRNN([rl.GRU(UNITS, reset_after=False), rl.SimpleRNN(UNITS)], residual=True)(
+        hidden
+    )
+    model = keras.Model(sequences, keras.layers.Dense(1)(hidden))
+    randomize(model, rng, scale=0.4)
+    x = inputs(rng, batch=8)
+    x[3, 2:] = 0.0
+    x[5, 4:] = 0.0
+    np.testing.assert_allclose(
+        model.predict(x, batch_size=4, verbose=0), np.asarray(model(x)), rtol=0, atol=1e-5
+    )
