@@ -150,3 +150,9 @@ def test_single_layer_stack_equals_the_layer(rng):
     alone.set_weights(stacked.get_weights())
     assert_outputs_close(stacked(x), alone(x))
     assert as_list(stacked(x))[0].shape == (BATCH, UNITS)
+
+
+def test_return_state_with_bidirectional_on_top(rng):
+    stacked = rl.StackedRNN([rl.GRU(4), rl.Bidirectional(rl.LSTM(2))], return_state=True)
+    result = as_list(stacked(inputs(rng)))
+    assert [r.shape for r in result] == [(BATCH, 4)] + [(BATCH, 4)] + [(BATCH, 2)] * 4
