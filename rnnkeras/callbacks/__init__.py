@@ -2,5 +2,6 @@
 gradient flow through layers and time steps."""
 
 from rnnkeras.callbacks.clipping import AutoClip, GradientClipping
+from rnnkeras.callbacks.gradient_flow import GradientFlowMonitor, GradientFlowWarning
 
-__all__ = ["AutoClip", "GradientClipping"]
+__all__ = ["AutoClip", "GradientClipping", "GradientFlowMonitor", "GradientFlowWarning"]

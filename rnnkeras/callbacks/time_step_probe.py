@@ -1,0 +1,268 @@
+"""Measures the gradients reaching a model's weights and, through time, the
+hidden states of its recurrent layers, on one fixed batch.
+
+The time-step part uses the ``state_perturbation`` hook of the rnnkeras
+recurrent layers: a zero tensor ``p`` of shape ``(batch, timesteps, units)`` is
+added to the hidden state produced at every step, so ``dL/dp[:, t]`` is the
+total gradient reaching ``h_t`` through backpropagation through time (the
+direct path from the output at ``t`` plus the recurrent path through
+``h_{t+1}, h_{t+2}, ...``), while the forward pass stays unchanged.
+
+When a layer's whole output sequence feeds the loss, that total mixes the
+gradient entering directly at each step with the gradient carried back
+through time, so the probe also isolates the recurrent path: the gradient
+``g`` that reaches the layer's last state, pulled back to every earlier
+state, ``g^T dh_last/dh_t``. Its decay over time is what vanishing and
+exploding gradients are about.
+"""
+
+import contextlib
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import tree
+
+
+@dataclasses.dataclass(frozen=True)
+class RecurrentTarget:
+    """A recurrent layer found in a model.
+
+    Attributes:
+        name: Path of layer names from the model's top level, e.g.
+            ``"bidirectional/forward_lstm"``.
+        layer: The layer.
+        top_level: Name of the model's top-level layer that contains it.
+        probed: Whether it has the ``state_perturbation`` hook (rnnkeras
+            layers) and so gets per-time-step gradient norms.
+    """
+
+    name: str
+    layer: keras.layers.Layer
+    top_level: str
+    probed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeResult:
+    """One measurement.
+
+    Attributes:
+        loss: The model's loss on the probe batch.
+        weight_grad_norms: L2 norm of the gradient of each trainable weight, in
+            the order of ``model.trainable_weights``.
+        timestep_grad_norms: For each probed recurrent layer (by target name),
+            ``||dL/dh_t||`` for every time step ``t`` in input order, the norm
+            taken over the batch and the units.
+        recurrent_grad_norms: Likewise, ``||g^T dh_last/dh_t||`` with ``g =
+            dL/dh_last``: only the gradient carried back from the last state.
+            Equal to ``timestep_grad_norms`` when the loss reads the last
+            state only.
+    """
+
+    loss: float
+    weight_grad_norms: np.ndarray
+    timestep_grad_norms: dict
+    recurrent_grad_norms: dict
+
+
+def _is_recurrent(layer) -> bool:
+    return isinstance(layer, keras.layers.RNN) or hasattr(layer, "state_perturbation")
+
+
+def find_recurrent_layers(model: keras.Model) -> list[RecurrentTarget]:
+    """The recurrent layers of `model`, looking inside nested models,
+    `Bidirectional` wrappers (`forward_layer`, `backward_layer`) and
+    `StackedRNN` (`rnn_layers`)."""
+    found = []
+
+    def visit(layer, prefix, top_level):
+        name = f"{prefix}{layer.name}"
+        if _is_recurrent(layer):
+            found.append(
+                RecurrentTarget(name, layer, top_level, hasattr(layer, "state_perturbation"))
+            )
+            return
+        children = []
+        if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
+            children = [layer.forward_layer, layer.backward_layer]
+        elif hasattr(layer, "rnn_layers"):
+            children = list(layer.rnn_layers)
+        elif isinstance(layer, keras.Model):
+            children = list(layer.layers)
+        for child in children:
+            visit(child, f"{name}/", top_level)
+
+    for layer in model.layers:
+        visit(layer, "", layer.name)
+    return found
+
+
+@contextlib.contextmanager
+def _intercepted_calls(targets, on_call):
+    """Temporarily wraps each target's `call` so that
+    `on_call(target, sequences, outputs)` sees its input and output."""
+    wrapped = []
+    try:
+        for target in targets:
+            original = target.layer.call
+
+            def intercepted(*args, _target=target, _call=original, **kwargs):
+                outputs = _call(*args, **kwargs)
+                on_call(_target, args[0] if args else kwargs["sequences"], outputs)
+                return outputs
+
+            target.layer.call = intercepted
+            wrapped.append(target.layer)
+        yield
+    finally:
+        for layer in wrapped:
+            del layer.call
+
+
+def _last_state(outputs):
+    """The last hidden state a recurrent layer computed: its first returned
+    state with `return_state`, else the last output (Keras returns sequences
+    in processing order, also with `go_backwards`)."""
+    if isinstance(outputs, (list, tuple)):
+        return outputs[1]
+    return outputs[:, -1] if len(outputs.shape) == 3 else outputs
+
+
+def _norms_over_time(gradient) -> tf.Tensor:
+    """(batch, time, units) -> (time,): L2 norm over batch and units."""
+    return tf.sqrt(tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)), axis=[0, 2]))
+
+
+@contextlib.contextmanager
+def _restored(variables: list):
+    """Puts `variables` back to their values on entry, so that training goes
+    on exactly as without the probe."""
+    saved = [v.numpy() for v in variables]
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, saved, strict=True):
+            variable.assign(value)
+
+
+class GradientProbe:
+    """Gradient measurements of `model` on a fixed batch.
+
+    The measurement runs as a `tf.function` (traced once, as the batch is
+    fixed) unless the model is compiled with `run_eagerly=True`. The model
+    runs with `training=False` so that dropout does not add noise to the
+    measurement, and the loss is `model.compute_loss` (compiled loss plus
+    regularization losses).
+
+    Args:
+        model: A built, compiled Keras model.
+        targets: Its recurrent layers, from `find_recurrent_layers`.
+        x, y, sample_weight: The probe batch.
+    """
+
+    def __init__(self, model: keras.Model, targets: list, x, y, sample_weight=None) -> None:
+        self.model = model
+        self.x = tree.map_structure(tf.convert_to_tensor, x)
+        self.y = tree.map_structure(tf.convert_to_tensor, y)
+        self.sample_weight = (
+            None
+            if sample_weight is None
+            else tree.map_structure(tf.convert_to_tensor, sample_weight)
+        )
+        self.batch_size = int(tree.flatten(self.x)[0].shape[0])
+        lengths = {}
+        probed = [t for t in targets if t.probed]
+
+        def note_length(target, sequences, outputs):
+            lengths[target.name] = int(sequences.shape[1])
+
+        with (
+            _restored(self._preserved_variables(probed)),
+            _intercepted_calls(probed, note_length),
+        ):
+            model(self.x, training=False)
+        self.targets = [t for t in probed if t.name in lengths]
+        self.unreached = [t for t in probed if t.name not in lengths]
+        self.shapes = {
+            t.name: (self.batch_size, lengths[t.name], t.layer.units) for t in self.targets
+        }
+        self._gradients = (
+            self._compute_gradients
+            if model.run_eagerly
+            else tf.function(self._compute_gradients, reduce_retracing=True)
+        )
+
+    def _preserved_variables(self, targets) -> list:
+        """Variables a forward pass in inference mode may still change:
+        metric accumulators (`compute_loss` updates per-output loss trackers),
+        random-generator states (Keras' RNN layers draw dropout masks even
+        when not training) and the states of stateful layers."""
+        metrics = [v for metric in self.model.metrics for v in metric.variables]
+        generators = [v for v in self.model.non_trainable_variables if "int" in str(v.dtype)]
+        stateful = [
+            v for t in targets if getattr(t.layer, "stateful", False) for v in t.layer.states
+        ]
+        return metrics + generators + stateful
+
+    def _compute_gradients(self, x, y, sample_weight):
+        perturbations = [tf.zeros(self.shapes[t.name]) for t in self.targets]
+        last_states = {}
+
+        def note_last_state(target, sequences, outputs):
+            last_states[target.name] = _last_state(outputs)
+
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(perturbations)
+            for target, perturbation in zip(self.targets, perturbations, strict=True):
+                target.layer.state_perturbation = perturbation
+            try:
+                with _intercepted_calls(self.targets, note_last_state):
+                    y_pred = self.model(x, training=False)
+            finally:
+                for target in self.targets:
+                    target.layer.state_perturbation = None
+            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        weights = self.model.trainable_weights
+        zero = tf.UnconnectedGradients.ZERO
+        grads = tape.gradient(loss, [*weights, *perturbations], unconnected_gradients=zero)
+        weight_norms = [
+            tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float32)) for g in grads[: len(weights)]
+        ]
+        timestep_norms, recurrent_norms = [], []
+        for target, perturbation, total in zip(
+            self.targets, perturbations, grads[len(weights) :], strict=True
+        ):
+            # dL/dh_last is the perturbation's gradient at the last processed step.
+            last = 0 if getattr(target.layer, "go_backwards", False) else -1
+            carried = tape.gradient(
+                last_states[target.name],
+                perturbation,
+                output_gradients=total[:, last],
+                unconnected_gradients=zero,
+            )
+            timestep_norms.append(_norms_over_time(total))
+            recurrent_norms.append(_norms_over_time(carried))
+        del tape
+        weight_norms = tf.stack(weight_norms) if weight_norms else tf.zeros([0])
+        return loss, weight_norms, timestep_norms, recurrent_norms
+
+    def measure(self) -> ProbeResult:
+        """Runs the probe batch forward and backward once."""
+        with _restored(self._preserved_variables(self.targets)):
+            loss, weight_norms, timestep_norms, recurrent_norms = self._gradients(
+                self.x, self.y, self.sample_weight
+            )
+        return ProbeResult(
+            loss=float(loss),
+            weight_grad_norms=weight_norms.numpy().astype("float64"),
+            timestep_grad_norms={
+                t.name: norms.numpy().astype("float64")
+                for t, norms in zip(self.targets, timestep_norms, strict=True)
+            },
+            recurrent_grad_norms={
+                t.name: norms.numpy().astype("float64")
+                for t, norms in zip(self.targets, recurrent_norms, strict=True)
+            },
+        )

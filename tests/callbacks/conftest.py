@@ -1,0 +1,15 @@
+import keras
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20240607)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    # Layer names (used as record names) come from per-session counters.
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(7)
