@@ -69,7 +69,7 @@ def prepare_table(spec: spec_lib.DatasetSpec, prepare: dict):
     >>> from rnnkeras.data.spec import bundled_spec
     >>> table = prepare_table(bundled_spec("co2"), {"val_fraction": 0.15, "test_fraction": 0.15})
     >>> table["split"].value_counts().to_dict()
-    {'train': 1599, 'val': 343, 'test': 342}
+    {'train': 1598, 'val': 343, 'test': 343}
     >>> int(table["imputed"].astype(int).sum())
     59
     """
@@ -140,11 +140,13 @@ def _assign_split(table, spec, prepare):
             f"Received: val_fraction={val_fraction}, test_fraction={test_fraction}"
         )
     if spec.task == "forecasting" and spec_lib.SPLIT not in table.columns:
-        position = table.groupby(spec_lib.SEQUENCE, sort=False).cumcount().to_numpy()
-        length = table.groupby(spec_lib.SEQUENCE, sort=False)[spec_lib.SEQUENCE].transform("size")
-        fraction = position / length.to_numpy()
+        groups = table.groupby(spec_lib.SEQUENCE, sort=False)
+        position = groups.cumcount().to_numpy()
+        length = groups[spec_lib.SEQUENCE].transform("size").to_numpy()
+        n_test = np.round(test_fraction * length)
+        n_val = np.round(val_fraction * length)
         table[spec_lib.SPLIT] = np.select(
-            [fraction < 1.0 - val_fraction - test_fraction, fraction < 1.0 - test_fraction],
+            [position < length - n_val - n_test, position < length - n_test],
             ["train", "val"],
             "test",
         )

@@ -1,0 +1,204 @@
+"""End to end: `dvc repro` in a temporary git copy of the project, with tiny parameters."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.pipeline.conftest import classification_params
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def project_copy(destination: Path) -> Path:
+    """The project's files (tracked, or new and not ignored) in a fresh git repository."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def environment(root: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(root),  # the copy's rnnkeras, not the installed one
+        DVC_NO_ANALYTICS="1",
+        GX_ANALYTICS_ENABLED="false",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
+        env.pop(name, None)
+    return env
+
+
+def dvc(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), *args],
+        cwd=root,
+        env=environment(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, vowels):
+    root = project_copy(tmp_path_factory.mktemp("pipeline") / "project")
+    tiny = root / "inputs" / "vowels.csv"
+    tiny.parent.mkdir()
+    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
+    keep = pd.concat(
+        [
+            first[first.split == "train"].groupby("label").head(4),
+            first[first.split == "test"].groupby("label").head(2),
+        ]
+    ).sequence_id
+    vowels[vowels.sequence_id.isin(keep)].to_csv(tiny, index=False)
+    params = classification_params("inputs/vowels.csv", epochs=2)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (root / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/checkpoints/\n__pycache__/\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "copy")
+    result = dvc(root, "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root, tiny, result
+
+
+def test_repro_runs_every_stage_and_writes_the_outputs(pipeline):
+    root, _, result = pipeline
+    for stage in ("prepare", "validate", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in result.stdout
+    for name in (
+        "models/model.keras",
+        "metrics/evaluate.json",
+        "reports/validation.md",
+        "reports/train_history.csv",
+        "reports/plots/confusion_matrix.png",
+        "data/validated/test.npz",
+        "mlflow.db",
+    ):
+        assert (root / name).exists(), name
+    metrics = dvc(root, "metrics", "show", "--json")
+    assert metrics.returncode == 0 and '"accuracy"' in metrics.stdout, metrics.stderr
+    plots = dvc(root, "plots", "show", "--json")
+    assert plots.returncode == 0 and "train_history.csv" in plots.stdout, plots.stderr
+
+
+def test_a_second_repro_does_nothing(pipeline):
+    root, _, _ = pipeline
+    again = dvc(root, "repro")
+    assert again.returncode == 0, again.stderr
+    assert "Data and pipelines are up to date." in again.stdout
+    assert "Running stage" not in again.stdout
+
+
+def test_a_train_parameter_marks_only_train_as_changed(pipeline):
+    root, _, _ = pipeline
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    original = (root / "params.yaml").read_text()
+    params["train"]["cell"] = "simple"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        status = dvc(root, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        assert set(yaml.safe_load(status.stdout)) == {"train"}
+    finally:
+        (root / "params.yaml").write_text(original)
+
+
+def corrupt_rows(text: str, change) -> str:
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(text), dtype=str)
+    table = change(table)
+    return table.to_csv(index=False)
+
+
+def with_null(table):
+    table.loc[20, "lpc_04"] = None
+    return table
+
+
+def with_text(table):
+    table.loc[21, "lpc_08"] = "twelve"
+    return table
+
+
+def with_backwards_time(table):
+    table.loc[5, "time_step"] = "1"
+    return table
+
+
+CORRUPTIONS = {
+    "null": (
+        lambda text: corrupt_rows(text, with_null),
+        "column 'lpc_04': cells must not be empty: 1 bad row(s), e.g. line 22",
+    ),
+    "text": (
+        lambda text: corrupt_rows(text, with_text),
+        "column 'lpc_08': values must be numbers: 1 bad row(s), e.g. line 23 (sequence 2): 'twelve'",
+    ),
+    "missing column": (
+        lambda text: corrupt_rows(text, lambda t: t.drop(columns="lpc_11")),
+        "column 'lpc_11' is missing from the file",
+    ),
+    "empty file": (lambda text: "", "the table needs at least 50 rows: found 0"),
+    "non-increasing time step": (
+        lambda text: corrupt_rows(text, with_backwards_time),
+        "column 'time_step': time steps must strictly increase within a sequence: "
+        "1 bad row(s), e.g. line 7 (sequence 1)",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPTIONS))
+def test_corrupted_input_stops_at_validate_and_keeps_the_model(pipeline, kind):
+    root, tiny, _ = pipeline
+    corrupt, message = CORRUPTIONS[kind]
+    kept = {name: digest(root / name) for name in ("models/model.keras", "metrics/evaluate.json")}
+    good = tiny.read_text()
+    tiny.write_text(corrupt(good))
+    try:
+        result = dvc(root, "repro")
+    finally:
+        tiny.write_text(good)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Running stage 'validate'" in output and "Running stage 'train'" not in output
+    assert f"inputs/vowels.csv: {message}" in output, output
+    assert {name: digest(root / name) for name in kept} == kept
+    assert "FAILED" in (root / "reports/validation.md").read_text()
