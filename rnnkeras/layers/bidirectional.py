@@ -83,15 +83,40 @@ class Bidirectional(keras.layers.Layer):
         else:
             self._check_backward_layer(layer, backward_layer)
             self.backward_layer = backward_layer
+        self._set_directions(
+            return_sequences=layer.return_sequences, return_state=layer.return_state
+        )
+        self.stateful = getattr(layer, "stateful", False)
+        self.supports_masking = True
+
+    @property
+    def return_sequences(self) -> bool:
+        """Whether both directions return their full sequences (settable)."""
+        return self.forward_layer.return_sequences
+
+    @return_sequences.setter
+    def return_sequences(self, value: bool) -> None:
+        self._set_directions(return_sequences=value)
+
+    @property
+    def return_state(self) -> bool:
+        """Whether both directions also return their final states (settable)."""
+        return self.forward_layer.return_state
+
+    @return_state.setter
+    def return_state(self, value: bool) -> None:
+        self._set_directions(return_state=value)
+
+    def _set_directions(self, **settings) -> None:
+        # Keras skips attribute assignments that do not change the value, so
+        # the properties above cannot be relied on to run; this method can.
         for direction in (self.forward_layer, self.backward_layer):
+            for name, value in settings.items():
+                setattr(direction, name, value)
             if hasattr(direction, "zero_output_for_mask"):
                 # Padded steps must read zero in both halves once the backward
                 # half is flipped back into input order.
                 direction.zero_output_for_mask = direction.return_sequences
-        self.return_sequences = layer.return_sequences
-        self.return_state = layer.return_state
-        self.stateful = getattr(layer, "stateful", False)
-        self.supports_masking = True
 
     @staticmethod
     def _clone(layer, go_backwards, prefix):

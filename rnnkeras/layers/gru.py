@@ -3,8 +3,8 @@
 import keras
 from keras import activations, ops
 
-from rnnkeras.layers.cell import RecurrentCell
-from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
+from rnnkeras.layers.cell import RecurrentCell, check_units
+from rnnkeras.layers.recurrent import RecurrentLayer, cell_property, describe_layer
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -163,6 +163,7 @@ class GRU(RecurrentLayer):
         **kwargs,
     ):
         kwargs.pop("implementation", None)
+        check_units(units, describe_layer(type(self), kwargs))
         cell = GRUCell(
             units,
             activation=activation,

@@ -4,8 +4,8 @@
 import keras
 from keras import activations, initializers, ops
 
-from rnnkeras.layers.cell import RecurrentCell
-from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
+from rnnkeras.layers.cell import RecurrentCell, check_units
+from rnnkeras.layers.recurrent import RecurrentLayer, cell_property, describe_layer
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -164,6 +164,7 @@ class LSTM(RecurrentLayer):
         **kwargs,
     ):
         kwargs.pop("implementation", None)
+        check_units(units, describe_layer(type(self), kwargs))
         cell = LSTMCell(
             units,
             activation=activation,

@@ -22,6 +22,12 @@ def cell_property(name: str) -> property:
     return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
 
 
+def describe_layer(layer_class: type, kwargs: dict) -> str:
+    """How errors name a layer that is still being constructed."""
+    name = kwargs.get("name")
+    return f"{layer_class.__name__} layer" + (f" '{name}'" if name else "")
+
+
 class RecurrentLayer(keras.layers.RNN):
     """Base of the rnnkeras recurrent layers (not used directly).
 
@@ -74,20 +80,23 @@ class RecurrentLayer(keras.layers.RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if initial_state is not None:
-            initial_state = self._checked_initial_state(initial_state)
+            initial_state = self._checked_initial_state(initial_state, sequences.shape[0])
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
-    def _checked_initial_state(self, initial_state):
+    def _checked_initial_state(self, initial_state, batch_size):
         states = (
             list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         )
-        expected = [(None, size) for size in self.state_size]
+        expected = [(batch_size, size) for size in self.state_size]
         received = [tuple(state.shape) for state in states]
-        shapes_ok = len(states) == len(expected) and all(
-            len(shape) == 2 and shape[-1] == size
-            for shape, (_, size) in zip(received, expected, strict=False)
-        )
-        if not shapes_ok:
+
+        def matches(shape, want):
+            batch_ok = None in (shape[0], want[0]) or shape[0] == want[0]
+            return len(shape) == 2 and shape[-1] == want[-1] and batch_ok
+
+        if len(states) != len(expected) or not all(
+            matches(shape, want) for shape, want in zip(received, expected, strict=True)
+        ):
             raise ValueError(
                 f"{self._describe()} expects `initial_state` to be {len(expected)} "
                 f"tensor(s) of shape {expected}. Received: initial_state shapes={received}"

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from rnnkeras.layers.cell import RecurrentCell
-from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
+from rnnkeras.layers.cell import RecurrentCell, check_units
+from rnnkeras.layers.recurrent import RecurrentLayer, cell_property, describe_layer
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -107,6 +107,7 @@ class SimpleRNN(RecurrentLayer):
         unroll=False,
         **kwargs,
     ):
+        check_units(units, describe_layer(type(self), kwargs))
         cell = SimpleRNNCell(
             units,
             activation=activation,
