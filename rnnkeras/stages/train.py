@@ -4,12 +4,16 @@ from pathlib import Path
 
 from rnnkeras.stages import entry, paths
 
+# Validation sequences the gradient-flow monitor runs forward and backward at each measurement.
+PROBE_SIZE = 64
+
 
 def run(params: dict, root: Path = Path(".")) -> None:
     """Trains with the configured clipping and the gradient-flow monitor inside an MLflow
     run, checkpointing every epoch to checkpoints/train/ (a killed run resumes there), and
     writes models/model.keras, the training history (CSV + PNG) and reports/gradient_flow/."""
     from rnnkeras import tracking
+    from rnnkeras.callbacks import GradientFlowMonitor
     from rnnkeras.data import atomic_path, load_arrays, load_meta
     from rnnkeras.evaluation import write_history_plot
     from rnnkeras.models import build_model
@@ -33,9 +37,22 @@ def run(params: dict, root: Path = Path(".")) -> None:
         model = build_model(meta, train)
         return compile_model(model, meta["task"], float(train["learning_rate"]))
 
+    probe = (arrays["val"]["x"][:PROBE_SIZE], arrays["val"]["y"][:PROBE_SIZE])
     tracking.configure(root)
-    with tracking.start_training_run(params, seed, root / paths.MLFLOW_RUN):
+    with (
+        tracking.start_training_run(params, seed, root / paths.MLFLOW_RUN),
+        atomic_path(root / paths.GRADIENT_FLOW) as flow_dir,
+    ):
+        # Order matters: clipping and the monitor add to `logs` before MLflow and the
+        # checkpoint's history read them.
         callbacks = [c for c in [clipping_callback(train)] if c is not None]
+        callbacks.append(
+            GradientFlowMonitor(
+                probe_data=probe,
+                every_n_batches=int(train.get("gradient_flow_every", 50)),
+                log_dir=flow_dir,
+            )
+        )
         callbacks.append(tracking.epoch_metrics_callback())
         model, history = fit_resumable(
             build, arrays, train, root / paths.CHECKPOINTS, setup, callbacks=callbacks
