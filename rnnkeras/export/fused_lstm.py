@@ -1,0 +1,179 @@
+"""Our ``LSTM`` as the fused TFLite builtin ``UNIDIRECTIONAL_SEQUENCE_LSTM``.
+
+The TFLite converter still fuses a function that declares the Keras 2 LSTM
+interface: a ``tf.function`` with the attribute ``api_implements="lstm_<id>"``
+(plus ``api_preferred_device``, ``time_major`` and ``go_backwards``), taking
+``(inputs, init_h, init_c, kernel, recurrent_kernel, bias)`` and returning
+``(last_output, outputs, h, c, runtime)``. Its pass replaces the body with one
+fused op when the model is converted through a SavedModel, the batch is fixed,
+there is no mask argument and only ``last_output`` / ``outputs`` are used.
+
+Everything the fused op does not cover is handled here or refused by
+``fusion_blockers`` (the layer then keeps its own loop):
+
+- masks: the op has no mask input. For right-padded sequences (valid steps
+  first, as ``rnnkeras.data`` pads) the masked result is recovered exactly from
+  the per-sequence lengths: the backward direction reads each sequence
+  reversed within its length, the last output is gathered
+  at ``length - 1`` and padded steps are filled as Keras fills them;
+- ``return_state``: the op returns no cell state;
+- the op clips the cell state to [-10, 10] (the converter's fixed
+  ``cell_clip``), which Keras does not. Ordinary models never get near it; the
+  parity report would show the difference if one does.
+
+Example:
+
+>>> import numpy as np, tensorflow as tf
+>>> from rnnkeras.layers import LSTM
+>>> layer = LSTM(4, return_sequences=True)
+>>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+>>> keras_out = layer(x).numpy()
+>>> fused_out = fused_lstm_call(layer, tf.constant(x), None, None).numpy()
+>>> bool(np.abs(fused_out - keras_out).max() < 1e-5)
+True
+"""
+
+import uuid
+
+import keras
+import tensorflow as tf
+
+RUNTIME_CPU = 1.0
+"""The ``runtime`` output of the Keras 2 interface (1 = CPU kernel), kept for the signature."""
+
+
+def lstm_interface_function(go_backwards: bool):
+    """A ``tf.function`` computing an LSTM behind the interface the converter fuses.
+
+    The body is a complete LSTM (gate order input, forget, cell, output; sigmoid
+    gates, tanh activations), so wherever the function is not fused (a dynamic
+    batch, a plain TensorFlow run) it still computes what the layer computes.
+
+    Args:
+        go_backwards: Whether the sequence is read from the end; ``outputs``
+            are then in reading order, as in Keras.
+
+    Returns:
+        A ``tf.function`` ``(inputs, init_h, init_c, kernel, recurrent_kernel,
+        bias) -> (last_output, outputs, h, c, runtime)`` with batch-major inputs.
+    """
+    attributes = {
+        "api_implements": f"lstm_{uuid.uuid4()}",
+        "api_preferred_device": "CPU",
+        "time_major": False,
+        "go_backwards": go_backwards,
+    }
+
+    def standard_lstm(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
+        steps = tf.transpose(inputs, (1, 0, 2))
+        if go_backwards:
+            steps = tf.reverse(steps, axis=[0])
+        projected = tf.einsum("tbf,fg->tbg", steps, kernel) + bias
+
+        def step(carry, projected_t):
+            h, c = carry
+            z = projected_t + tf.matmul(h, recurrent_kernel)
+            z_input, z_forget, z_cell, z_output = tf.split(z, 4, axis=-1)
+            c = tf.sigmoid(z_forget) * c + tf.sigmoid(z_input) * tf.tanh(z_cell)
+            return tf.sigmoid(z_output) * tf.tanh(c), c
+
+        hs, cs = tf.scan(step, projected, initializer=(init_h, init_c))
+        outputs = tf.transpose(hs, (1, 0, 2))
+        return hs[-1], outputs, hs[-1], cs[-1], tf.constant(RUNTIME_CPU)
+
+    return tf.function(standard_lstm, experimental_attributes=attributes, autograph=False)
+
+
+def fusion_blockers(layer, mask, right_padded: bool) -> list[str]:
+    """Why ``layer`` cannot become the fused op in this call; empty when it can.
+
+    Args:
+        layer: An LSTM layer (ours or ``keras.layers.LSTM``).
+        mask: The mask the layer receives (``None`` when unmasked).
+        right_padded: Whether masked inputs are declared right-padded.
+    """
+    cell = layer.cell
+    checks = [
+        (cell.activation in (keras.activations.tanh, keras.ops.tanh), "activation is not tanh"),
+        (
+            cell.recurrent_activation in (keras.activations.sigmoid, keras.ops.sigmoid),
+            "recurrent_activation is not sigmoid",
+        ),
+        (not layer.return_state, "return_state=True (the fused op returns no cell state)"),
+        (
+            mask is None or right_padded,
+            "masked input (the fused op has no mask input; pass right_padded=True when "
+            "padding is at the end of each sequence)",
+        ),
+        (
+            getattr(layer, "state_perturbation", None) is None,
+            "a time-step probe (state_perturbation) is attached",
+        ),
+        (cell.compute_dtype == "float32", f"compute dtype {cell.compute_dtype} (needs float32)"),
+    ]
+    return [reason for passed, reason in checks if not passed]
+
+
+def _weights(cell) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    # Tensors, not variables: with resource arguments the converter's fusion
+    # pass reads arguments that freezing has already removed and crashes
+    # (segmentation fault, TensorFlow 2.21).
+    kernel = tf.convert_to_tensor(cell.kernel.value)
+    recurrent_kernel = tf.convert_to_tensor(cell.recurrent_kernel.value)
+    if cell.use_bias:
+        bias = tf.convert_to_tensor(cell.bias.value)
+    else:
+        bias = tf.zeros((4 * cell.units,), kernel.dtype)
+    return kernel, recurrent_kernel, bias
+
+
+def _reverse_within_lengths(sequences, lengths):
+    # tf.reverse_sequence as a gather: TFLite's REVERSE_SEQUENCE has no int8 kernel.
+    steps = tf.range(sequences.shape[1])[None, :]
+    indices = tf.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
+    return tf.gather(sequences, indices, axis=1, batch_dims=1)
+
+
+def fused_lstm_call(layer, sequences, initial_state, mask):
+    """What ``layer(sequences, initial_state, mask)`` returns, through the fusable function.
+
+    Args:
+        layer: An LSTM layer that passed ``fusion_blockers``.
+        sequences: ``(batch, timesteps, features)`` with a fixed batch.
+        initial_state: ``None`` or ``[h, c]``.
+        mask: ``None``, or a right-padded ``(batch, timesteps)`` mask.
+
+    Returns:
+        The full sequence (``return_sequences``) or the last output, as Keras.
+    """
+    cell = layer.cell
+    sequences = tf.convert_to_tensor(sequences)
+    batch = sequences.shape[0]
+    if initial_state is None:
+        h0 = c0 = tf.zeros((batch, cell.units), sequences.dtype)
+    else:
+        h0, c0 = (tf.convert_to_tensor(state) for state in initial_state)
+    weights = _weights(cell)
+    if mask is None:
+        function = lstm_interface_function(layer.go_backwards)
+        last_output, outputs, _, _, _ = function(sequences, h0, c0, *weights)
+        return outputs if layer.return_sequences else last_output
+
+    lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+    if layer.go_backwards:
+        sequences = _reverse_within_lengths(sequences, lengths)
+    _, outputs, _, _, _ = lstm_interface_function(False)(sequences, h0, c0, *weights)
+    valid = tf.sequence_mask(lengths, maxlen=sequences.shape[1])[:, :, None]
+    last_index = tf.maximum(lengths - 1, 0)
+    last_output = tf.gather(outputs, last_index, axis=1, batch_dims=1)
+    # Keras' masked loop emits zeros until the first valid step: all-padding rows read zero.
+    last_output = tf.where(lengths[:, None] > 0, last_output, tf.zeros_like(last_output))
+    if not layer.return_sequences:
+        return last_output
+    if layer.go_backwards:
+        # Keras returns the backward sequence in reading order: padded steps
+        # (read first) as zeros, then the valid steps from the last to the first.
+        in_input_order = tf.where(valid, _reverse_within_lengths(outputs, lengths), 0.0)
+        return tf.reverse(in_input_order, axis=[1])
+    padding_value = 0.0 if layer.zero_output_for_mask else last_output[:, None, :]
+    return tf.where(valid, outputs, padding_value)

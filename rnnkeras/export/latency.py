@@ -1,0 +1,85 @@
+"""Batch-1 latency of the same model in Keras, a SavedModel, PyTorch eager and TFLite.
+
+Every figure is the median wall time of single calls after a warm-up, in
+milliseconds, on one input of the export's shape. TFLite runs on one thread
+(``rnnkeras.export.runtime``), PyTorch is limited to one thread while it is
+measured, and TensorFlow (Keras, SavedModel) uses its default thread pools,
+which it cannot change once started.
+
+Example:
+
+>>> import keras, numpy as np
+>>> from rnnkeras.layers import SimpleRNN
+>>> model = keras.Sequential([keras.Input((5, 2)), SimpleRNN(3)])
+>>> sample = np.zeros((1, 5, 2), "float32")
+>>> keras_latency_ms(model, [sample], runs=5)["eager"] > 0
+True
+"""
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def median_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> float:
+    """Median wall time of ``call()`` over ``runs`` calls after ``warmup`` calls, in ms."""
+    for _ in range(warmup):
+        call()
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - start)
+    return float(np.median(timings) * 1000)
+
+
+def keras_latency_ms(model, sample: list[np.ndarray], runs: int = 100) -> dict[str, float]:
+    """``{"eager": ms, "graph": ms}``: ``model(x)`` eagerly and inside a ``tf.function``."""
+    import tensorflow as tf
+
+    inputs = [tf.constant(array) for array in sample]
+    argument = inputs if len(inputs) > 1 else inputs[0]
+    graph = tf.function(lambda x: model(x, training=False))
+    return {
+        "eager": median_ms(lambda: model(argument, training=False), runs),
+        "graph": median_ms(lambda: graph(argument), runs),
+    }
+
+
+def saved_model_latency_ms(
+    signature, names: list[str], sample: list[np.ndarray], runs: int = 100
+) -> float:
+    """A loaded SavedModel signature called with ``sample`` (one array per input name)."""
+    import tensorflow as tf
+
+    feed = {name: tf.constant(array) for name, array in zip(names, sample, strict=True)}
+    return median_ms(lambda: signature(**feed), runs)
+
+
+def torch_latency_ms(model, sample: list[np.ndarray], runs: int = 100) -> dict:
+    """Batch-1 latency of the PyTorch twin (``torch_reference``) in eager mode.
+
+    Returns:
+        ``{"eager": ms}``, or ``{"eager": None, "note": why}`` when PyTorch is
+        not installed or the model has no twin.
+    """
+    try:
+        import torch
+    except ImportError:
+        return {"eager": None, "note": "PyTorch is not installed (pip install rnnkeras[dev])"}
+    from rnnkeras.export.torch_reference import build_twin
+
+    try:
+        twin = build_twin(model)
+    except ValueError as error:
+        return {"eager": None, "note": str(error)}
+    x = torch.from_numpy(sample[0])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            milliseconds = median_ms(lambda: twin(x), runs)
+    finally:
+        torch.set_num_threads(threads)
+    return {"eager": milliseconds, "threads": 1}
