@@ -150,7 +150,13 @@ def fused_lstm_call(layer, sequences, initial_state, mask):
     sequences = tf.convert_to_tensor(sequences)
     batch = sequences.shape[0]
     if initial_state is None:
-        h0 = c0 = tf.zeros((batch, cell.units), sequences.dtype)
+        # Negative zeros: the fused op keeps its states in TFLite variable
+        # tensors and overwrites them, and the converter merges equal
+        # constants, so a +0.0 initial state would be shared with (and
+        # overwritten for) every other zeros tensor of the same shape, such as
+        # the initial state of a WHILE loop that reads this layer's output.
+        # -0.0 computes the same LSTM but is a different constant.
+        h0 = c0 = tf.fill((batch, cell.units), tf.constant(-0.0, sequences.dtype))
     else:
         h0, c0 = (tf.convert_to_tensor(state) for state in initial_state)
     weights = _weights(cell)
@@ -169,6 +175,10 @@ def fused_lstm_call(layer, sequences, initial_state, mask):
     # Keras' masked loop emits zeros until the first valid step: all-padding rows read zero.
     last_output = tf.where(lengths[:, None] > 0, last_output, tf.zeros_like(last_output))
     if not layer.return_sequences:
+        if layer.zero_output_for_mask and not layer.go_backwards:
+            # Keras then returns the output of the final step, zero for a padded row.
+            full = lengths[:, None] == sequences.shape[1]
+            return tf.where(full, last_output, tf.zeros_like(last_output))
         return last_output
     if layer.go_backwards:
         # Keras returns the backward sequence in reading order: padded steps
