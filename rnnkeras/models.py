@@ -1,12 +1,12 @@
 """Model builders for the pipeline's two tasks, on top of `rnnkeras.layers`.
 
 * `build_forecaster` — many-to-one forecasting: a window of past values predicts the next
-  `horizon` values of one target feature.
+  `horizon` values of one target feature (as changes from its last value).
 * `build_classifier` — variable-length sequence classification: zero-padded sequences are
   masked, so padding never enters the recurrent state.
 
-Both take raw values (preprocessing is inside the model, with statistics computed on the
-training split), so a served or exported model reads the same numbers as the CSV.
+Scaling is inside the models (statistics from the training split): the classifier reads
+the CSV's values as they are, the forecaster reads them relative to the window's last step.
 """
 
 import keras
@@ -74,24 +74,23 @@ def build_forecaster(
     horizon: int,
     input_variance: list[float],
     target_scale: float,
-    target_index: int = 0,
     **core,
 ) -> keras.Model:
-    """A forecaster that predicts the next `horizon` values as changes from the last input.
+    """A forecaster of the next `horizon` changes of a target, from a window of past changes.
 
-    Every window is first expressed relative to its last time step and scaled by
-    `input_variance`; the network predicts the change of the target, rescaled by
-    `target_scale` and added to the last observed target value. A trending series (like
-    CO2) then never leaves the range the network was trained on, and predicting "no change"
-    — the naive last-value baseline — is the natural starting point.
+    It reads windows expressed relative to their last time step and predicts how far the
+    target moves from its last value (see `rnnkeras.data.table_to_arrays`); a forecast in
+    the data's units is `last value + prediction`. Working with changes keeps a trending
+    series (like CO2) inside the range the network and a quantized TFLite file were
+    calibrated on, and makes "no change" — the naive last-value baseline — the natural
+    starting point.
 
     Args:
         window: input time steps.
         features: input features per step.
-        horizon: predicted values of the target.
-        input_variance: per-feature variance of (value - last value) in training windows.
-        target_scale: standard deviation of the target's change over the horizon.
-        target_index: which input feature is the target.
+        horizon: predicted changes of the target.
+        input_variance: per-feature variance of the relative training windows.
+        target_scale: standard deviation of the target's change in training windows.
         **core: `recurrent_core` arguments (`cell`, `units`, `depth`, `bidirectional`,
             `dropout`, `residual`).
 
@@ -102,27 +101,17 @@ def build_forecaster(
 
     >>> import numpy as np
     >>> model = build_forecaster(8, 1, 2, input_variance=[1.0], target_scale=1.0, units=4)
-    >>> tuple(model(np.full((1, 8, 1), 300.0, "float32")).shape)
+    >>> tuple(model(np.zeros((1, 8, 1), "float32")).shape)
     (1, 2)
     """
     inputs = keras.Input((window, features), name="window")
-    last = keras.layers.Cropping1D((window - 1, 0), name="last_step")(inputs)
-    relative = keras.layers.Subtract(name="relative_to_last")([inputs, last])
     scaled = keras.layers.Normalization(
         mean=[0.0] * features, variance=list(input_variance), name="scale_inputs"
-    )(relative)
+    )(inputs)
     hidden = recurrent_core(**core)(scaled)
     hidden = keras.layers.Dropout(core.get("dropout", 0.0), name="dropout")(hidden)
     change = keras.layers.Dense(horizon, name="change")(hidden)
-    change = keras.layers.Rescaling(float(target_scale), name="change_in_units")(change)
-    if features > 1:
-        # Pick the target feature of the last step: features become the time axis to crop.
-        last = keras.layers.Permute((2, 1), name="features_first")(last)
-        last = keras.layers.Cropping1D(
-            (target_index, features - target_index - 1), name="last_target"
-        )(last)
-    last_target = keras.layers.Flatten(name="last_value")(last)
-    outputs = keras.layers.Add(name="forecast")([change, last_target])
+    outputs = keras.layers.Rescaling(float(target_scale), name="change_in_units")(change)
     return keras.Model(inputs, outputs, name="forecaster")
 
 
@@ -189,7 +178,6 @@ def build_model(meta: dict, train: dict) -> keras.Model:
             horizon=meta["horizon"],
             input_variance=meta["input_variance"],
             target_scale=meta["target_scale"],
-            target_index=meta.get("target_index", 0),
             **core,
         )
     if meta["task"] == "classification":

@@ -1,5 +1,9 @@
 """Model-ready arrays: sliding windows for forecasting, padded sequences for classification.
 
+Forecasting windows are stored relative to their last time step (`x`), with the future
+values of the target as changes from its last value (`y`) and that value (`last_value`):
+a forecast in the data's units is `last_value + prediction`.
+
 On disk (written by the `validate` stage once the table passed every check) a folder holds
 `train.npz`, `val.npz`, `test.npz` and `meta.json`; docs/data.md describes every array.
 """
@@ -144,9 +148,16 @@ def _forecasting_arrays(groups, spec, prepare, meta):
             parts[split].append((x[keep], y[keep], time_step[keep]))
     arrays = {}
     for split, pieces in parts.items():
+        x = np.concatenate([p[0] for p in pieces])
+        y = np.concatenate([p[1] for p in pieces])
+        last = x[:, -1, :]
+        # Windows relative to their last step and targets as changes from the last target
+        # value: the model never sees the level of a trending series, so it works (and
+        # quantizes to int8) outside the range of the training years too.
         arrays[split] = {
-            "x": np.concatenate([p[0] for p in pieces]),
-            "y": np.concatenate([p[1] for p in pieces]),
+            "x": x - last[:, None, :],
+            "y": y - last[:, target_index : target_index + 1],
+            "last_value": last[:, target_index],
             "time_step": np.concatenate([p[2] for p in pieces]).astype(np.int64),
         }
     train = arrays["train"]
@@ -156,17 +167,13 @@ def _forecasting_arrays(groups, spec, prepare, meta):
             f"window + horizon steps in the train split. Received: window={window}, "
             f"horizon={horizon}"
         )
-    # The model sees each window relative to its last value (see rnnkeras.models), so the
-    # statistics describe those differences, not the raw levels.
-    centered = train["x"] - train["x"][:, -1:, :]
-    delta = train["y"] - train["x"][:, -1:, target_index]
     meta.update(
         target=spec.target_column,
         target_index=target_index,
         window=window,
         horizon=horizon,
-        input_variance=_safe_variance(centered.reshape(-1, centered.shape[-1])),
-        target_scale=float(np.sqrt(_safe_variance(delta.reshape(-1, 1))[0])),
+        input_variance=_safe_variance(train["x"].reshape(-1, train["x"].shape[-1])),
+        target_scale=float(np.sqrt(_safe_variance(train["y"].reshape(-1, 1))[0])),
     )
     return arrays
 

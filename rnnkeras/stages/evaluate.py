@@ -21,15 +21,18 @@ def run(params: dict, root: Path = Path(".")) -> None:
     model = keras.models.load_model(root / paths.MODEL)
     predicted = model.predict(test["x"], verbose=0)
     if meta["task"] == "forecasting":
-        last_value = test["x"][:, -1, meta["target_index"]]
-        metrics = evaluation.forecasting_metrics(test["y"], predicted, last_value)
+        last_value = test["last_value"]
+        actual = last_value[:, None] + test["y"]
+        predicted = last_value[:, None] + predicted
+        metrics = evaluation.forecasting_metrics(actual, predicted, last_value)
         rows = ["time_step,step,actual,predicted,baseline"]
-        for t, actual, forecast, last in zip(
-            test["time_step"], test["y"], predicted, last_value, strict=True
+        for t, truth, forecast, last in zip(
+            test["time_step"], actual, predicted, last_value, strict=True
         ):
             rows += [
-                f"{t + step},{step + 1},{actual[step]!r},{float(forecast[step])!r},{float(last)!r}"
-                for step in range(len(actual))
+                f"{t + step},{step + 1},{float(truth[step])!r},{float(forecast[step])!r},"
+                f"{float(last)!r}"
+                for step in range(len(truth))
             ]
         headline = ("mae", False)
     else:
@@ -62,7 +65,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
         if meta["task"] == "forecasting":
             evaluation.write_forecast_plot(
                 test["time_step"],
-                test["y"],
+                actual,
                 predicted,
                 tmp / "predicted_vs_actual.png",
                 unit=meta["target"],

@@ -137,14 +137,23 @@ def test_classification_arrays_pad_and_index_labels(tiny_vowels_csv, vowels):
 def test_forecasting_windows_belong_to_the_split_of_their_last_target(tiny_series_csv):
     params = forecasting_params(tiny_series_csv)
     spec = spec_from_params(params["prepare"])
-    arrays, meta = table_to_arrays(prepare_table(spec, params["prepare"]), spec, params["prepare"])
+    table = prepare_table(spec, params["prepare"])
+    arrays, meta = table_to_arrays(table, spec, params["prepare"])
     # 160 steps, window 12, horizon 3: 146 windows; the last target of train ones is < 96.
     assert sum(len(a["x"]) for a in arrays.values()) == 146
     last_target = {s: a["time_step"] + 2 for s, a in arrays.items()}
     assert last_target["train"].max() == 95 and last_target["val"].min() == 96
     assert last_target["test"].min() == 128 and last_target["test"].max() == 159
-    centered = arrays["train"]["x"] - arrays["train"]["x"][:, -1:, :]
-    assert meta["input_variance"][0] == pytest.approx(centered.var(), rel=1e-5)
+    # Stored relative to the last input value: x + last gives the window back, y + last the
+    # next three values.
+    values = table["ppm"].astype("float32").to_numpy()
+    test = arrays["test"]
+    t = int(test["time_step"][5])
+    np.testing.assert_allclose(test["x"][5, :, 0] + test["last_value"][5], values[t - 12 : t])
+    np.testing.assert_allclose(test["y"][5] + test["last_value"][5], values[t : t + 3])
+    assert test["last_value"][5] == values[t - 1] and test["x"][5, -1, 0] == 0.0
+    assert meta["input_variance"][0] == pytest.approx(arrays["train"]["x"].var(), rel=1e-5)
+    assert meta["target_scale"] == pytest.approx(arrays["train"]["y"].std(), rel=1e-5)
 
 
 def test_spec_from_params_explains_bad_settings(tmp_path):
