@@ -159,7 +159,12 @@ def test_mlflow_run_records_a_run_like_the_pipeline(tmp_path):
         assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1]
         assert "test.accuracy" in run.data.metrics or "test.mae" in run.data.metrics
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"training", "validation", "evaluation"} <= artifacts
+        assert {"training", "validation", "gradient_flow", "evaluation", "export"} <= artifacts
+        flow = {a.path for a in client.list_artifacts(run.info.run_id, "gradient_flow")}
+        assert "gradient_flow/gradient_flow.json" in flow
+        assert any(path.endswith(".png") for path in flow)
+        exported = {a.path for a in client.list_artifacts(run.info.run_id, "export/export")}
+        assert "export/export/model_float32.tflite" in exported
         champion = client.get_model_version_by_alias("mlproject-test", "champion")
         assert champion.run_id == run.info.run_id
         recorded = yaml.safe_load((work / "params.yaml").read_text())
