@@ -100,7 +100,7 @@ def pipeline(tmp_path_factory, vowels):
 
 def test_repro_runs_every_stage_and_writes_the_outputs(pipeline):
     root, _, result = pipeline
-    for stage in ("prepare", "validate", "train", "evaluate"):
+    for stage in ("prepare", "validate", "train", "evaluate", "export"):
         assert f"Running stage '{stage}'" in result.stdout
     for name in (
         "models/model.keras",
@@ -185,20 +185,35 @@ CORRUPTIONS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(CORRUPTIONS))
-def test_corrupted_input_stops_at_validate_and_keeps_the_model(pipeline, kind):
+@pytest.fixture(scope="module")
+def corrupted_runs(pipeline):
+    """`dvc repro` on each corrupted input, in copies of the finished project, concurrently."""
+    from concurrent.futures import ThreadPoolExecutor
+
     root, tiny, _ = pipeline
-    corrupt, message = CORRUPTIONS[kind]
-    kept = {name: digest(root / name) for name in ("models/model.keras", "metrics/evaluate.json")}
     good = tiny.read_text()
-    tiny.write_text(corrupt(good))
-    try:
-        result = dvc(root, "repro")
-    finally:
-        tiny.write_text(good)
+    copies = {}
+    for index, (kind, (corrupt, _)) in enumerate(CORRUPTIONS.items()):
+        copy = root.parent / f"corrupted_{index}"
+        shutil.copytree(root, copy, symlinks=True)
+        (copy / tiny.relative_to(root)).write_text(corrupt(good))
+        copies[kind] = copy
+    with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+        results = dict(
+            zip(copies, pool.map(lambda copy: dvc(copy, "repro"), copies.values()), strict=True)
+        )
+    return {kind: (copies[kind], results[kind]) for kind in copies}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPTIONS))
+def test_corrupted_input_stops_at_validate_and_keeps_the_model(pipeline, corrupted_runs, kind):
+    root, _, _ = pipeline
+    copy, result = corrupted_runs[kind]
+    message = CORRUPTIONS[kind][1]
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "Running stage 'validate'" in output and "Running stage 'train'" not in output
     assert f"inputs/vowels.csv: {message}" in output, output
-    assert {name: digest(root / name) for name in kept} == kept
-    assert "FAILED" in (root / "reports/validation.md").read_text()
+    for name in ("models/model.keras", "metrics/evaluate.json", "export/model_float32.tflite"):
+        assert digest(copy / name) == digest(root / name), name
+    assert "FAILED" in (copy / "reports/validation.md").read_text()
