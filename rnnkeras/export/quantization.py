@@ -3,9 +3,10 @@
 - ``None``: float32 weights and arithmetic.
 - ``"float16"``: weights stored as float16 (half the size), computed in float32
   on CPU, natively on GPUs.
-- ``"dynamic"``: int8 weights, activations quantized on the fly. The converter
-  leaves tensors under 1,024 elements in float32, so a very small model does
-  not shrink.
+- ``"dynamic"``: int8 weights. Matrix products of loops compute with int8
+  weights and activations quantized on the fly; a fused LSTM dequantizes its
+  weights once at load and computes in float32. The converter leaves tensors
+  under 1,024 elements in float32, so a very small model does not shrink.
 - ``"int8"``: full integer: int8 weights and activations, int8 inputs and
   outputs (floats are quantized with the scale and zero point stored in the
   file), calibrated on representative inputs — what microcontrollers and
@@ -129,6 +130,11 @@ def configure(converter, quantize: str | None, samples, specs: list[tf.TensorSpe
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        # The MLIR dynamic-range quantizer leaves UNIDIRECTIONAL_SEQUENCE_LSTM
+        # weights in float32; the previous one stores them as int8 (dequantized
+        # at load) and treats FULLY_CONNECTED layers the same way as the new one.
+        converter.experimental_new_dynamic_range_quantizer = False
     elif quantize == "int8":
         converter.representative_dataset = samples
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -59,14 +59,18 @@ def _saved_model_outputs(export: SavedModelExport, inputs: list[np.ndarray]):
     return [np.concatenate(parts) for parts in zip(*chunks, strict=True)], signature
 
 
-def _tflite_entry(export: TFLiteExport, inputs, reference, targets, task, runs: int) -> dict:
+def _check_lengths(exports: Sequence[TFLiteExport], inputs: list[np.ndarray]) -> None:
     lengths = [array.shape[1] for array in inputs]
-    if lengths != export.sequence_length:
-        raise ValueError(
-            f"The held-out inputs have {lengths} time steps but {export.path} was exported at "
-            f"{export.sequence_length}; pad or crop them to the export's length. "
-            f"Received: time steps={lengths}"
-        )
+    for export in exports:
+        if lengths != export.sequence_length:
+            raise ValueError(
+                f"The held-out inputs have {lengths} time steps but {export.path} was exported "
+                f"at {export.sequence_length}; pad or crop them to the export's length. "
+                f"Received: time steps={lengths}"
+            )
+
+
+def _tflite_entry(export: TFLiteExport, inputs, reference, targets, task, runs: int) -> dict:
     runner = TFLiteModel(export.path, input_names=export.inputs)
     outputs = runner.predict(inputs)
     content = Path(export.path).read_bytes()
@@ -149,6 +153,7 @@ def write_export_report(
     (True, True)
     """
     inputs = [array[:max_samples] for array in _as_list(inputs)]
+    _check_lengths(tflite, inputs)
     if targets is not None:
         targets = np.asarray(targets)[:max_samples]
     reference = _flat(
