@@ -29,7 +29,13 @@ def _add_stage_commands(subparsers) -> None:
         parser.set_defaults(run=lambda args, run=module.run: entry.run_stage(run, args))
 
 
-COMMANDS = [_add_stage_commands]
+def _add_export_model_command(subparsers) -> None:
+    from rnnkeras.export.cli import add_command
+
+    add_command(subparsers)
+
+
+COMMANDS = [_add_stage_commands, _add_export_model_command]
 
 
 def main(argv: list[str] | None = None) -> int:

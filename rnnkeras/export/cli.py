@@ -16,13 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
+DESCRIPTION = """Exports a .keras model outside the pipeline (`rnnkeras export` is the pipeline's
+stage). Writes <out>/saved_model/<version>/ and <out>/model_<quantize>.tflite and, with
+--data, checks every file against the Keras model in <out>/export.json (+ .md).
+
+example:
+  rnnkeras export-model models/model.keras --data data/validated \\
+      --quantize none float16 dynamic int8 --right-padded --out export
+"""
+
 
 def add_command(subparsers) -> None:
     """Registers ``export-model`` on the ``rnnkeras`` command."""
     parser = subparsers.add_parser(
         "export-model",
         help="export a .keras model to a SavedModel and builtins-only TFLite files, with a parity report",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="the .keras model file")
