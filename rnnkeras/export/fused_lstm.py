@@ -17,9 +17,10 @@ Everything the fused op does not cover is handled here or refused by
   reversed within its length, the last output is gathered
   at ``length - 1`` and padded steps are filled as Keras fills them;
 - ``return_state``: the op returns no cell state;
-- the op clips the cell state to [-10, 10] (the converter's fixed
-  ``cell_clip``), which Keras does not. Ordinary models never get near it; the
-  parity report would show the difference if one does.
+- the converter sets the op's ``cell_clip`` to 10, clipping the cell state to
+  [-10, 10], which Keras does not do; a cell state that grows past 10 and
+  shrinks back then changes sign. ``without_cell_clip`` clears it in float
+  files. Full-int8 files keep it: their int16 cell state is calibrated for it.
 
 Example:
 
@@ -37,6 +38,8 @@ import uuid
 
 import keras
 import tensorflow as tf
+
+FUSED_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 RUNTIME_CPU = 1.0
 """The ``runtime`` output of the Keras 2 interface (1 = CPU kernel), kept for the signature."""
@@ -187,3 +190,19 @@ def fused_lstm_call(layer, sequences, initial_state, mask):
         return tf.reverse(in_input_order, axis=[1])
     padding_value = 0.0 if layer.zero_output_for_mask else last_output[:, None, :]
     return tf.where(valid, outputs, padding_value)
+
+
+def without_cell_clip(content: bytes) -> bytes:
+    """The ``.tflite`` file ``content`` with the fused LSTM ops' cell clipping turned off.
+
+    ``cell_clip = 0`` means no clipping in the TFLite kernels, so the op then
+    computes the Keras LSTM exactly.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    for subgraph in model.subgraphs:
+        for operator in subgraph.operators or []:
+            if flatbuffer_utils.opcode_to_name(model, operator.opcodeIndex) == FUSED_OP:
+                operator.builtinOptions.cellClip = 0.0
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -21,6 +21,7 @@ import tensorflow as tf
 from rnnkeras.data.atomic import atomic_path
 from rnnkeras.export.flatbuffer import custom_operators, operator_counts
 from rnnkeras.export.forms import LayerForm, traced_forms
+from rnnkeras.export.fused_lstm import FUSED_OP, without_cell_clip
 from rnnkeras.export.quantization import checked_mode, configure, representative_samples
 from rnnkeras.export.saved_model import save_traced
 from rnnkeras.export.support import check_exportable, input_names, input_specs
@@ -36,8 +37,6 @@ FORMS = ("auto", "fused", "while", "unrolled")
 With ``quantize="int8"`` the loops that would be ``WHILE`` are unrolled, since
 calibration cannot run ``WHILE`` loops (``rnnkeras.export.quantization``).
 """
-
-FUSED_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 
 @dataclasses.dataclass
@@ -169,6 +168,8 @@ def export_tflite(
             f"planned one per fused layer, so the file was not written. Received: fused "
             f"layers={fused}"
         )
+    if fused and quantize != "int8":
+        content = without_cell_clip(content)
     with atomic_path(path) as staging:
         staging.write_bytes(content)
     return TFLiteExport(

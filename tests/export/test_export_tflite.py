@@ -160,3 +160,17 @@ def test_int8_refuses_while_loops(tmp_path):
             form="while",
         )
     assert not list(tmp_path.iterdir())
+
+
+def test_fused_lstm_does_not_clip_the_cell_state(tmp_path):
+    """The converter sets cell_clip=10; a cell state that grows past 10 would then flip sign."""
+    model = keras.Sequential([keras.Input((40, 1)), rl.LSTM(1, name="lstm")])
+    kernel = np.array([[0.0, 0.0, 20.0, 0.0]], "float32")  # the candidate follows the input
+    bias = np.array([20.0, 20.0, 0.0, 20.0], "float32")  # input, forget and output gates open
+    model.layers[0].set_weights([kernel, np.zeros((1, 4), "float32"), bias])
+    x = np.concatenate([np.ones(20), -np.ones(15), np.zeros(5)])[None, :, None].astype("float32")
+    export = export_tflite(model, tmp_path / "clip.tflite")
+    assert export.forms["lstm"].form == "fused"
+    expected = model.predict(x, verbose=0)
+    assert expected[0, 0] > 0.99  # Keras: c = 20 - 15 = 5 > 0
+    np.testing.assert_allclose(TFLiteModel(export.path).predict(x)[0], expected, atol=1e-5)
