@@ -130,14 +130,12 @@ class GradientFlowMonitor(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         if not isinstance(probe_data, (tuple, list)) or len(probe_data) not in (2, 3):
+            received = type(probe_data).__name__
+            if isinstance(probe_data, (tuple, list)):
+                received += f" of length {len(probe_data)}"
             raise ValueError(
                 "GradientFlowMonitor expects `probe_data` to be a tuple (x, y) or "
-                f"(x, y, sample_weight). Received: probe_data of type {type(probe_data).__name__}"
-                + (
-                    f" and length {len(probe_data)}"
-                    if isinstance(probe_data, (tuple, list))
-                    else ""
-                )
+                f"(x, y, sample_weight). Received: probe_data={received}"
             )
         if (
             isinstance(every_n_batches, bool)
@@ -193,7 +191,10 @@ class GradientFlowMonitor(keras.callbacks.Callback):
             )
 
     def on_train_begin(self, logs=None) -> None:
-        self._build_probe()
+        # A later `fit` of the same model, with the same trainable weights,
+        # keeps the probe and its traced graph.
+        if self._probe is None or not self._probe.matches(self.model):
+            self._build_probe()
         if self._last_measured_step != self._step:
             self._measure("train_begin")
 
@@ -239,8 +240,9 @@ class GradientFlowMonitor(keras.callbacks.Callback):
 
     def _measure(self, trigger: str) -> list[dict]:
         result = self._probe.measure()
-        weights = self.model.trainable_weights
-        norm_of = {id(v): n for v, n in zip(weights, result.weight_grad_norms, strict=True)}
+        norm_of = {
+            id(v): n for v, n in zip(self._probe.weights, result.weight_grad_norms, strict=True)
+        }
         global_norm = float(np.sqrt(np.sum(np.square(result.weight_grad_norms))))
         common = {
             "step": self._step,
@@ -251,7 +253,9 @@ class GradientFlowMonitor(keras.callbacks.Callback):
         }
 
         def weight_record(layer, name):
-            per_weight = {v.path: float(norm_of[id(v)]) for v in layer.trainable_weights}
+            per_weight = {
+                v.path: float(norm_of[id(v)]) for v in layer.trainable_weights if id(v) in norm_of
+            }
             total = float(np.sqrt(sum(n * n for n in per_weight.values())))
             return {
                 **common,

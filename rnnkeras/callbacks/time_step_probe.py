@@ -18,6 +18,7 @@ exploding gradients are about.
 
 import contextlib
 import dataclasses
+import functools
 
 import keras
 import numpy as np
@@ -51,7 +52,8 @@ class ProbeResult:
     Attributes:
         loss: The model's loss on the probe batch.
         weight_grad_norms: L2 norm of the gradient of each trainable weight, in
-            the order of ``model.trainable_weights``.
+            the order of ``GradientProbe.weights`` (the model's trainable weights
+            when the probe was made).
         timestep_grad_norms: For each probed recurrent layer (by target name),
             ``||dL/dh_t||`` for every time step ``t`` in input order, the norm
             taken over the batch and the units.
@@ -130,6 +132,13 @@ def _last_state(outputs):
     return outputs[:, -1] if len(outputs.shape) == 3 else outputs
 
 
+def _reads_more_than_last_state(layer) -> bool:
+    """Whether the rest of the model may read more of the layer than its last
+    hidden state; if not, the total gradient is all carried from that state
+    and the probe saves a second backward pass."""
+    return bool(getattr(layer, "return_sequences", True) or getattr(layer, "return_state", True))
+
+
 def _norms_over_time(gradient) -> tf.Tensor:
     """(batch, time, units) -> (time,): L2 norm over batch and units."""
     return tf.sqrt(tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)), axis=[0, 2]))
@@ -164,6 +173,7 @@ class GradientProbe:
 
     def __init__(self, model: keras.Model, targets: list, x, y, sample_weight=None) -> None:
         self.model = model
+        self.weights = list(model.trainable_weights)
         self.x = tree.map_structure(tf.convert_to_tensor, x)
         self.y = tree.map_structure(tf.convert_to_tensor, y)
         self.sample_weight = (
@@ -188,11 +198,22 @@ class GradientProbe:
         self.shapes = {
             t.name: (self.batch_size, lengths[t.name], t.layer.units) for t in self.targets
         }
+        # TensorFlow counts traces per code object, so a bound method would
+        # make every probe in a process count towards one retracing warning.
+        # Keras' own step functions skip AutoGraph too; nothing here needs it.
         self._gradients = (
             self._compute_gradients
             if model.run_eagerly
-            else tf.function(self._compute_gradients, reduce_retracing=True)
+            else tf.function(
+                functools.partial(self._compute_gradients), reduce_retracing=True, autograph=False
+            )
         )
+
+    def matches(self, model: keras.Model) -> bool:
+        """Whether this probe still measures `model` as it is now (same model,
+        same trainable weights)."""
+        current = [id(v) for v in model.trainable_weights]
+        return model is self.model and current == [id(v) for v in self.weights]
 
     def _preserved_variables(self, targets) -> list:
         """Variables a forward pass in inference mode may still change:
@@ -213,7 +234,8 @@ class GradientProbe:
         def note_last_state(target, sequences, outputs):
             last_states[target.name] = _last_state(outputs)
 
-        with tf.GradientTape(persistent=True) as tape:
+        separate = [_reads_more_than_last_state(t.layer) for t in self.targets]
+        with tf.GradientTape(persistent=any(separate)) as tape:
             tape.watch(perturbations)
             for target, perturbation in zip(self.targets, perturbations, strict=True):
                 target.layer.state_perturbation = perturbation
@@ -224,16 +246,20 @@ class GradientProbe:
                 for target in self.targets:
                     target.layer.state_perturbation = None
             loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
-        weights = self.model.trainable_weights
+        weights = self.weights
         zero = tf.UnconnectedGradients.ZERO
         grads = tape.gradient(loss, [*weights, *perturbations], unconnected_gradients=zero)
         weight_norms = [
             tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float32)) for g in grads[: len(weights)]
         ]
         timestep_norms, recurrent_norms = [], []
-        for target, perturbation, total in zip(
-            self.targets, perturbations, grads[len(weights) :], strict=True
+        for target, perturbation, total, needed in zip(
+            self.targets, perturbations, grads[len(weights) :], separate, strict=True
         ):
+            timestep_norms.append(_norms_over_time(total))
+            if not needed:
+                recurrent_norms.append(timestep_norms[-1])
+                continue
             # dL/dh_last is the perturbation's gradient at the last processed step.
             last = 0 if getattr(target.layer, "go_backwards", False) else -1
             carried = tape.gradient(
@@ -242,7 +268,6 @@ class GradientProbe:
                 output_gradients=total[:, last],
                 unconnected_gradients=zero,
             )
-            timestep_norms.append(_norms_over_time(total))
             recurrent_norms.append(_norms_over_time(carried))
         del tape
         weight_norms = tf.stack(weight_norms) if weight_norms else tf.zeros([0])

@@ -180,16 +180,17 @@ def test_builtin_recurrent_layers_get_weight_norms_and_one_warning(rng):
     model.compile(optimizer="adam", loss="mse")
     x = rng.normal(size=(4, 5, 2)).astype("float32")
     y = rng.normal(size=(4, 2)).astype("float32")
-    monitor = GradientFlowMonitor(probe_data=(x, y), every_n_batches=1)
+    monitor = GradientFlowMonitor(probe_data=(x, y))
+    monitor.set_model(model)
     with pytest.warns(GradientFlowWarning) as caught:
-        model.fit(x, y, batch_size=2, callbacks=[monitor], verbose=0)
+        monitor.measure()
+        last = {r["layer"]: r for r in monitor.measure()}
     unprobed = [
         w for w in caught if w.category is GradientFlowWarning and "cannot" in str(w.message)
     ]
     assert len(unprobed) == 1
     assert "bidirectional/forward_lstm" in str(unprobed[0].message)
     assert monitor.unprobed_layers == ["bidirectional/forward_lstm", "bidirectional/backward_lstm"]
-    last = {r["layer"]: r for r in monitor.records if r["step"] == 2}
     assert last["bidirectional/forward_lstm"]["weight_grad_norm"] > 0
     assert "timestep_grad_norms" not in last["bidirectional/forward_lstm"]
     assert len(last["ours"]["timestep_grad_norms"]) == 5
@@ -255,9 +256,7 @@ def test_probing_leaves_training_unchanged(rng):
         hidden = GRU(4, dropout=0.2)(inputs)
         model = keras.Model(inputs, [keras.layers.Dense(1)(hidden), keras.layers.Dense(1)(hidden)])
         model.compile(optimizer="adam", loss=["mse", "mae"], metrics=[["mae"], ["mse"]])
-        history = model.fit(
-            x, [y, y], batch_size=4, epochs=2, shuffle=False, callbacks=callbacks, verbose=0
-        )
+        history = model.fit(x, [y, y], batch_size=4, shuffle=False, callbacks=callbacks, verbose=0)
         return model.get_weights(), history.history
 
     weights, plain = trained([])
@@ -268,6 +267,24 @@ def test_probing_leaves_training_unchanged(rng):
     for key, values in plain.items():
         np.testing.assert_array_equal(values, monitored[key], err_msg=key)
     assert len(monitor.records) > 0
+
+
+def test_later_fit_continues_steps_and_follows_frozen_layers(rng):
+    x = rng.normal(size=(8, 5, 2)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((5, 2)), GRU(3), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    monitor = GradientFlowMonitor(probe_data=(x, y), every_n_batches=100)
+    model.fit(x, y, batch_size=4, callbacks=[monitor], verbose=0)
+    model.layers[0].trainable = False
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=4, callbacks=[monitor], verbose=0)
+
+    gru = [r for r in monitor.records if r["layer"] == "gru"]
+    assert [r["step"] for r in gru] == [0, 2, 4]
+    assert gru[1]["weight_grad_norm"] > 0
+    assert gru[2]["weight_grad_norms"] == {} and gru[2]["weight_grad_norm"] == 0.0
+    assert gru[2]["timestep_grad_norms"][-1] > 0
 
 
 def test_stateful_layer_keeps_its_states(rng):

@@ -1,0 +1,167 @@
+"""The adding problem: vanishing gradients in SimpleRNN, not in LSTM and GRU.
+
+Task (Hochreiter & Schmidhuber 1997, in the form of Le et al. 2015): each
+input step carries a value drawn uniformly from [0, 1] and a marker; exactly
+two steps are marked, one in each half of the sequence, and the target is the
+sum of the two marked values. Always predicting 1 gives a mean squared error
+of Var(U1 + U2) = 1/6 = 0.167, the baseline; solving the task needs credit
+assigned across up to T steps.
+
+For each cell and sequence length the script trains a one-layer model with
+`GradientFlowMonitor` attached and reports the test MSE and the monitor's
+log10 ratio of the gradient carried back from the last state to the first,
+at the start and at the end of training, with its vanishing flag.
+
+    python bench/adding_problem.py                      # full table (~5 min on 2 cores)
+    python bench/adding_problem.py --steps 10 --epochs 2  # quick look
+"""
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning
+from rnnkeras.layers import GRU, LSTM, SimpleRNN
+
+BASELINE_MSE = 1 / 6
+CELLS = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
+
+
+def adding_problem(samples: int, steps: int, rng: np.random.Generator):
+    """Inputs `(samples, steps, 2)` (value, marker) and targets `(samples, 1)`."""
+    values = rng.uniform(size=(samples, steps)).astype("float32")
+    markers = np.zeros((samples, steps), "float32")
+    rows = np.arange(samples)
+    markers[rows, rng.integers(0, steps // 2, samples)] = 1.0
+    markers[rows, rng.integers(steps // 2, steps, samples)] = 1.0
+    targets = (values * markers).sum(axis=1, keepdims=True)
+    return np.stack([values, markers], axis=-1), targets
+
+
+def run(
+    cell: str,
+    steps: int,
+    epochs: int,
+    units: int = 32,
+    train_size: int = 6400,
+    test_size: int = 2000,
+    seed: int = 0,
+) -> dict:
+    """Trains one model; returns its figures and the monitor's records."""
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    x_train, y_train = adding_problem(train_size, steps, rng)
+    x_test, y_test = adding_problem(test_size, steps, rng)
+    model = keras.Sequential([keras.Input((steps, 2)), CELLS[cell](units), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="mse")
+    monitor = GradientFlowMonitor(probe_data=(x_test[:128], y_test[:128]), every_n_batches=50)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GradientFlowWarning)
+        model.fit(x_train, y_train, batch_size=64, epochs=epochs, callbacks=[monitor], verbose=0)
+    seconds = time.perf_counter() - start
+    layer_records = [r for r in monitor.records if "log10_ratio" in r]
+    return {
+        "cell": cell,
+        "steps": steps,
+        "test_mse": float(model.evaluate(x_test, y_test, batch_size=500, verbose=0)),
+        "first_ratio": layer_records[0]["log10_ratio"],
+        "last_ratio": layer_records[-1]["log10_ratio"],
+        "status": layer_records[-1]["status"],
+        "seconds": seconds,
+        "records": layer_records,
+    }
+
+
+def table(results: list) -> str:
+    lines = [
+        "| cell | T | test MSE | % of baseline 0.167 | log10 ratio at start | log10 ratio at end "
+        "| flag at end | train s |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['cell']} | {r['steps']} | {r['test_mse']:.4f} | "
+            f"{100 * r['test_mse'] / BASELINE_MSE:.1f}% | {r['first_ratio']:.2f} | "
+            f"{r['last_ratio']:.2f} | {r['status']} | {r['seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(results: list, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (mse_axis, ratio_axis, history_axis) = plt.subplots(1, 3, figsize=(16, 4.5))
+    longest = max(r["steps"] for r in results)
+    for cell in CELLS:
+        rows = [r for r in results if r["cell"] == cell]
+        steps = [r["steps"] for r in rows]
+        mse_axis.plot(steps, [r["test_mse"] for r in rows], marker="o", label=cell)
+        ratio_axis.plot(steps, [r["last_ratio"] for r in rows], marker="o", label=cell)
+        for r in rows:
+            if r["steps"] == longest:
+                history = [(rec["step"], rec["log10_ratio"]) for rec in r["records"]]
+                history_axis.plot(*zip(*history, strict=True), marker=".", label=cell)
+    mse_axis.axhline(BASELINE_MSE, color="grey", linestyle="--", label="baseline (predict 1)")
+    mse_axis.axhline(0.01, color="grey", linestyle=":", label="0.01")
+    mse_axis.set(yscale="log", xlabel="sequence length T", ylabel="test MSE", title="Test MSE")
+    for axis in (ratio_axis, history_axis):
+        axis.axhline(-2.0, color="tab:red", linestyle=":", label="vanishing threshold")
+    ratio_axis.set(
+        xlabel="sequence length T",
+        ylabel="log10 ||g·dh_T/dh_1|| / ||g||",
+        title="Gradient reaching h_1, end of training",
+    )
+    history_axis.set(
+        xlabel="training step",
+        ylabel="log10 ||g·dh_T/dh_1|| / ||g||",
+        title=f"Gradient reaching h_1 during training, T={longest}",
+    )
+    for axis in (mse_axis, ratio_axis, history_axis):
+        axis.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def main(argv: list | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, nargs="+", default=[10, 25, 50, 100])
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--units", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args(argv)
+    results = []
+    for steps in args.steps:
+        for cell in CELLS:
+            result = run(cell, steps, args.epochs, args.units)
+            results.append(result)
+            print(
+                f"{cell:>9} T={steps:<4} test MSE {result['test_mse']:.4f} "
+                f"log10 ratio {result['last_ratio']:.2f} ({result['seconds']:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    text = table(results)
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python bench/adding_problem.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    (args.out / "adding_problem.md").write_text(
+        f"Command: `{command.strip()}` (units={args.units}, epochs={args.epochs}, batch 64, "
+        "6400 training and 2000 test sequences, Adam 1e-2)\n\n" + text + "\n"
+    )
+    plot(results, args.out / "adding_problem.png")
+
+
+if __name__ == "__main__":
+    main()
