@@ -145,25 +145,3 @@ def write_confusion_plot(confusion: list[list[int]], classes: list, path: str | 
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=100, format="png")
     plt.close(figure)
-
-
-def write_history_plot(history: list[dict], path: str | Path) -> None:
-    """Plots training and validation loss per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [row["epoch"] for row in history]
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for key in ("loss", "val_loss"):
-        if any(key in row for row in history):
-            axis.plot(epochs, [row.get(key, np.nan) for row in history], label=key)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("loss")
-    axis.set_yscale("log")
-    axis.legend()
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
-    plt.close(figure)

@@ -231,6 +231,28 @@ def write_history_csv(history: list[dict], path: str | Path) -> None:
         tmp.write_text("\n".join(lines) + "\n")
 
 
+def write_history_plot(history: list[dict], path: str | Path) -> None:
+    """Plots training and validation loss per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for key in ("loss", "val_loss"):
+        if any(key in row for row in history):
+            axis.plot(epochs, [row.get(key, np.nan) for row in history], label=key)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss")
+    axis.set_yscale("log")
+    axis.legend()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100, format="png")
+    plt.close(figure)
+
+
 def _csv_value(value) -> str:
     return "" if value is None else repr(value) if isinstance(value, float) else str(value)
 

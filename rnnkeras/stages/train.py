@@ -15,7 +15,6 @@ def run(params: dict, root: Path = Path(".")) -> None:
     from rnnkeras import tracking
     from rnnkeras.callbacks import GradientFlowMonitor
     from rnnkeras.data import atomic_path, load_arrays, load_meta
-    from rnnkeras.evaluation import write_history_plot
     from rnnkeras.models import build_model
     from rnnkeras.seeding import seed_everything
     from rnnkeras.training import (
@@ -24,6 +23,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
         fingerprint,
         fit_resumable,
         write_history_csv,
+        write_history_plot,
     )
 
     train = params["train"]
