@@ -101,8 +101,11 @@ def write_forecast_plot(
     import matplotlib.pyplot as plt
 
     horizon = y_true.shape[1]
+    # Every actual value the forecasts cover, each time step once.
+    steps = (np.asarray(time_step)[:, None] + np.arange(horizon)).ravel()
+    steps, first = np.unique(steps, return_index=True)
     figure, axis = plt.subplots(figsize=(9, 4))
-    axis.plot(time_step, y_true[:, 0], color="black", linewidth=1.2, label="actual")
+    axis.plot(steps, y_true.ravel()[first], color="black", linewidth=1.2, label="actual")
     axis.plot(time_step, y_pred[:, 0], color="tab:blue", linewidth=1.0, label="forecast, 1 step")
     if horizon > 1:
         axis.plot(
