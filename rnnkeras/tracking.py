@@ -246,9 +246,7 @@ def _require_active_run(action: str) -> None:
 
 
 @contextlib.contextmanager
-def start_training_run(
-    params: Mapping[str, Any], seed: int, run_file: str | Path
-) -> Iterator[Any]:
+def start_training_run(params: Mapping[str, Any], seed: int, run_file: str | Path) -> Iterator[Any]:
     """Opens the MLflow run of one training and records what it was made from.
 
     The run goes to experiment ``params["mlflow"]["experiment"]`` (default
@@ -291,9 +289,7 @@ def start_training_run(
         logged = {name: _param_text(value) for name, value in flatten(params).items()}
         logged["seed"] = str(seed)
         mlflow.log_params(logged)
-        tags = {
-            f"version.{name}": version for name, version in package_versions().items()
-        }
+        tags = {f"version.{name}": version for name, version in package_versions().items()}
         git = git_state()
         if git:
             tags["mlflow.source.git.commit"] = git["commit"]
@@ -538,9 +534,7 @@ def model_signature(model: keras.Model) -> Any:
     from mlflow.types import Schema, TensorSpec
 
     def spec(shape: tuple[int | None, ...], dtype: str) -> Any:
-        return Schema(
-            [TensorSpec(np.dtype(dtype), tuple(-1 if d is None else d for d in shape))]
-        )
+        return Schema([TensorSpec(np.dtype(dtype), tuple(-1 if d is None else d for d in shape))])
 
     input_shape = _tensor_shape(model.input_shape, "input")
     output_shape = _tensor_shape(model.output_shape, "output")
@@ -576,9 +570,7 @@ def _serving_requirements() -> list[str]:
     versions = package_versions()
     tensorflow = "tensorflow-cpu" if "tensorflow-cpu" in versions else "tensorflow"
     return [
-        f"{name}=={versions[name]}"
-        for name in ("mlflow", tensorflow, "numpy")
-        if name in versions
+        f"{name}=={versions[name]}" for name in ("mlflow", tensorflow, "numpy") if name in versions
     ]
 
 
@@ -662,7 +654,7 @@ def log_and_register_model(
     expected = model.input_shape
     if example.ndim != len(expected) or any(
         size is not None and size != got
-        for size, got in zip(expected[1:], example.shape[1:])
+        for size, got in zip(expected[1:], example.shape[1:], strict=True)
     ):
         raise ValueError(
             f"input_example must be a batch shaped like the model input {expected}. "
