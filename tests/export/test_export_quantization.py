@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from export_models import FEATURES, TIMESTEPS, classifier, recurrent
+from export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs, recurrent
 
 from rnnkeras.export import TFLiteModel, export_tflite
 from rnnkeras.export.parity import FLOAT_MAX_ABS_DIFF, METRIC_TOLERANCE, compare
@@ -115,3 +115,29 @@ def test_representative_data_is_checked():
     batches = list(representative_samples(np.zeros((3, TIMESTEPS, FEATURES)), specs)())
     assert len(batches) == 3 and batches[0][0].shape == (1, TIMESTEPS, FEATURES)
     assert batches[0][0].dtype == np.float32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["float16", "dynamic", "int8"])
+@pytest.mark.parametrize("name", list(cores()))
+def test_every_layer_type_in_every_mode(tmp_path, name, mode):
+    """Structure for every pair; the task-metric checks are on the trained models above."""
+    model = classifier(cores()[name](), masked=True)
+    x = padded_inputs(24)
+    export = export_tflite(
+        model,
+        tmp_path / f"{name}.tflite",
+        sequence_length=TIMESTEPS,
+        quantize=mode,
+        representative_data=x,
+        right_padded=True,
+    )
+    assert not [op for op in export.operators if op.startswith("CUSTOM")]
+    loop = "unrolled" if mode == "int8" else "while"
+    for layer in export.forms.values():
+        assert layer.form == ("fused" if layer.kind == "LSTM" else loop)
+    runner = TFLiteModel(export.path)
+    assert (runner.input_details[0]["dtype"] == np.int8) == (mode == "int8")
+    difference = np.abs(runner.predict(x)[0] - model.predict(x, verbose=0)).max()
+    # Untrained probabilities: float16 and dynamic stay close; int8 only has to be sane.
+    assert difference <= (0.5 if mode == "int8" else 0.02)
