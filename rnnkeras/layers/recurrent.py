@@ -131,13 +131,8 @@ class RecurrentLayer(keras.layers.RNN):
         recurrent_mask = None
         if training and cell.recurrent_dropout > 0:
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
-        # Time-major from the start: transposing the narrow inputs is cheaper
-        # than letting the loop transpose the projection, which is wider.
-        time_major = ops.transpose(self._dropped_inputs(sequences, training), (1, 0, 2))
-        projected = cell.project_inputs(time_major)
+        projected = cell.project_inputs(self._dropped_inputs(sequences, training))
         perturbation = self._checked_perturbation(sequences)
-        if mask is not None:
-            mask = ops.transpose(mask)
 
         def step(step_inputs, states):
             if perturbation is None:
@@ -147,7 +142,7 @@ class RecurrentLayer(keras.layers.RNN):
             output = output + perturbation_t
             return output, [output, *new_states[1:]]
 
-        last_output, outputs, states = backend_rnn(
+        return backend_rnn(
             step,
             projected if perturbation is None else (projected, perturbation),
             list(initial_state),
@@ -155,11 +150,9 @@ class RecurrentLayer(keras.layers.RNN):
             mask=mask,
             unroll=self.unroll,
             input_length=sequences.shape[1],
-            time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
             return_all_outputs=self.return_sequences,
         )
-        return last_output, ops.transpose(outputs, (1, 0, 2)), states
 
     def _checked_perturbation(self, sequences):
         perturbation = self.state_perturbation
@@ -171,7 +164,7 @@ class RecurrentLayer(keras.layers.RNN):
                 f"{self._describe()} expects `state_perturbation` of shape {expected}. "
                 f"Received: state_perturbation.shape={tuple(perturbation.shape)}"
             )
-        return ops.transpose(ops.cast(perturbation, self.cell.compute_dtype), (1, 0, 2))
+        return ops.cast(perturbation, self.cell.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
