@@ -46,5 +46,12 @@ lint: install
 bench: install
 	$(BIN)/python bench/layers.py
 
+# Serve the registered champion over HTTP on loopback (see docs/mlflow.md).
+SERVE_MODEL ?= models:/rnnkeras@champion
+SERVE_PORT ?= 5001
+serve: install
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} \
+	$(BIN)/mlflow models serve -m "$(SERVE_MODEL)" --env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
+
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
