@@ -62,7 +62,7 @@ def next_version(path: str | Path) -> int:
 
 
 def export_saved_model(
-    model: keras.Model, path: str | Path, version: int | None = None
+    model: keras.Model, path: str | Path, version: int | None = None, overwrite: bool = False
 ) -> SavedModelExport:
     """Writes ``model`` as a SavedModel in the TensorFlow Serving layout ``path/<version>/``.
 
@@ -72,12 +72,16 @@ def export_saved_model(
     TensorFlow only — ``tf.saved_model.load`` works without rnnkeras or Keras —
     and it serves on CPU or GPU: the layers are traced with their own loops,
     never with a cuDNN kernel that a CPU server could not run. The SavedModel
-    is written next to its destination and moved into place only when complete.
+    is written next to its destination and moved into place only when complete
+    (replacing the old folder of that version only then, with ``overwrite``).
 
     Args:
         model: A built model whose layers pass ``check_exportable``.
         path: The model folder (TensorFlow Serving's ``model_base_path``).
         version: Version number; by default one more than the highest present.
+        overwrite: Replace an existing folder of that version (a rebuilt
+            pipeline output). Off by default: a served version should not
+            change under its number.
 
     Returns:
         A ``SavedModelExport``.
@@ -100,10 +104,11 @@ def export_saved_model(
             f"export_saved_model expects version to be a positive integer. Received: version={version!r}"
         )
     target = Path(path) / str(version)
-    if target.exists():
+    if target.exists() and not overwrite:
         raise ValueError(
-            f"export_saved_model will not overwrite version {version} at {target}: serving "
-            f"versions are immutable. Pass another version. Received: version={version}"
+            f"export_saved_model will not overwrite version {version} at {target}: a served "
+            f"version should not change. Pass another version, or overwrite=True. "
+            f"Received: version={version}"
         )
     names = input_names(model)
     specs = [

@@ -31,6 +31,10 @@ def test_serving_layout_and_versions(model, exported):
     with pytest.raises(ValueError, match="will not overwrite version 1"):
         export_saved_model(model, exported.path.parent, version=1)
     assert sorted(p.name for p in exported.path.parent.iterdir()) == ["1", "2"]
+    marker = second.path / "marker"
+    marker.write_text("old")
+    replaced = export_saved_model(model, exported.path.parent, version=2, overwrite=True)
+    assert (replaced.path / "saved_model.pb").is_file() and not marker.exists()
 
 
 def test_fresh_process_serves_without_rnnkeras(model, exported, tmp_path):
