@@ -9,7 +9,7 @@ monitor measures at the start of training, every 50 batches (the default) and
 at each epoch end; its first measurement also traces its graph.
 
     python bench/gradient_flow_overhead.py
-    python bench/gradient_flow_overhead.py --cell GRU --epochs 3 --repeats 5
+    python bench/gradient_flow_overhead.py --cell GRU --epochs 3 --repeats 3
 """
 
 import argparse
@@ -61,7 +61,7 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--batches", type=int, default=100, help="batches of 64 per epoch")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)

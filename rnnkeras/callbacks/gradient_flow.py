@@ -1,5 +1,6 @@
 """`GradientFlowMonitor`: sees vanishing and exploding gradients during `fit`."""
 
+import importlib.util
 import json
 import math
 import numbers
@@ -344,12 +345,22 @@ class GradientFlowMonitor(keras.callbacks.Callback):
 
     def save(self, directory: str | Path) -> list[Path]:
         """Writes the JSON series and the PNG pictures to `directory` (the heat
-        map only when there are probed recurrent layers); returns the paths."""
+        map only when there are probed recurrent layers; no pictures, with a
+        warning, without matplotlib); returns the paths."""
+        directory = Path(directory)
+        json_path = self.write_json(directory)
+        if importlib.util.find_spec("matplotlib") is None:
+            warnings.warn(
+                "GradientFlowMonitor wrote gradient_flow.json but no pictures: matplotlib is "
+                "not installed (pip install 'rnnkeras[plots]').",
+                GradientFlowWarning,
+                stacklevel=2,
+            )
+            return [json_path]
         from rnnkeras.callbacks.gradient_flow_plots import plot_layer_norms, plot_timestep_heatmap
 
-        directory = Path(directory)
         paths = [
-            self.write_json(directory),
+            json_path,
             plot_timestep_heatmap(self.records, directory / "timestep_heatmap.png"),
             plot_layer_norms(
                 self.records,

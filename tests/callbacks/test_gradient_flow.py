@@ -1,6 +1,7 @@
 """GradientFlowMonitor: exact per-time-step gradients, layer discovery and
 naming, flags and warnings, logs, files, and that probing leaves training alone."""
 
+import importlib.util
 import json
 import sys
 import warnings
@@ -317,6 +318,21 @@ def test_files_are_strict_json_and_pictures(tmp_path):
     assert len(document["records"]) == len(monitor.records)
     for name in ("timestep_heatmap.png", "layer_grad_norms.png"):
         assert (tmp_path / "gf" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_matplotlib_it_writes_json_and_warns(tmp_path, monkeypatch):
+    monitor = GradientFlowMonitor(probe_data=(np.ones((2, 3, 1)), np.ones((2, 1))))
+    monitor.records = [{"step": 0, "layer": "dense", "weight_grad_norm": 1.0}]
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "matplotlib" else real_find_spec(name, *args),
+    )
+    with pytest.warns(GradientFlowWarning, match="matplotlib is not installed"):
+        paths = monitor.save(tmp_path)
+    assert [p.name for p in paths] == ["gradient_flow.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradient_flow.json"]
 
 
 @pytest.mark.slow
