@@ -183,9 +183,12 @@ def test_callback_is_removed_after_fit_and_installed_after_earlier_fit():
     assert "_clip_gradients" not in vars(model.optimizer)
 
 
-def test_autoclip_threshold_is_percentile_of_history():
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["tf_function", "xla"])
+def test_autoclip_threshold_is_percentile_of_history(jit_compile):
     x, y = linear_problem()
-    model = linear_model(optimizer=keras.optimizers.SGD(learning_rate=0.05))
+    model = linear_model(
+        optimizer=keras.optimizers.SGD(learning_rate=0.05), jit_compile=jit_compile
+    )
     autoclip = AutoClip(percentile=25)
     record = RecordWeights()
     model.fit(x, y, batch_size=2, epochs=3, shuffle=False, callbacks=[autoclip, record], verbose=0)
