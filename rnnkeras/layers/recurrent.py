@@ -159,10 +159,13 @@ class RecurrentLayer(keras.layers.RNN):
         if perturbation is None:
             return None
         expected = (sequences.shape[0], sequences.shape[1], self.cell.units)
-        if tuple(perturbation.shape) != expected:
+        received = tuple(perturbation.shape)
+        if len(received) != 3 or not all(
+            None in (got, want) or got == want for got, want in zip(received, expected, strict=True)
+        ):
             raise ValueError(
                 f"{self._describe()} expects `state_perturbation` of shape {expected}. "
-                f"Received: state_perturbation.shape={tuple(perturbation.shape)}"
+                f"Received: state_perturbation.shape={received}"
             )
         return ops.cast(perturbation, self.cell.compute_dtype)
 

@@ -27,3 +27,22 @@ def test_free_time_axis_with_fixed_batch_matches_keras(name, return_sequences, r
     for timesteps in (7, 12):
         x = rng.normal(size=(3, timesteps, 3)).astype("float32")
         np.testing.assert_allclose(traced(x), builtin(x), atol=1e-5)
+
+
+def test_state_perturbation_is_accepted_with_an_unknown_batch_size(rng):
+    layer = rl.GRU(4, return_sequences=True)
+    layer.build((None, 5, 3))
+    signature = [tf.TensorSpec((None, 5, 3)), tf.TensorSpec((None, 5, 4))]
+
+    @tf.function(input_signature=signature)
+    def perturbed(x, perturbation):
+        layer.state_perturbation = perturbation
+        try:
+            return layer(x)
+        finally:
+            layer.state_perturbation = None
+
+    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    np.testing.assert_allclose(perturbed(x, np.zeros((2, 5, 4), "float32")), layer(x), atol=1e-6)
+    shifted = perturbed(x, np.full((2, 5, 4), 0.5, "float32"))
+    assert not np.allclose(shifted, layer(x), atol=1e-3)
