@@ -1,5 +1,7 @@
 """Every layer type exports to a builtins-only TFLite file that reproduces Keras on padded inputs."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -174,3 +176,14 @@ def test_fused_lstm_does_not_clip_the_cell_state(tmp_path):
     expected = model.predict(x, verbose=0)
     assert expected[0, 0] > 0.99  # Keras: c = 20 - 15 = 5 > 0
     np.testing.assert_allclose(TFLiteModel(export.path).predict(x)[0], expected, atol=1e-5)
+
+
+def test_runs_with_tf_lite_when_ai_edge_litert_is_missing(exported, monkeypatch):
+    model, export = exported("lstm-False", lambda: classifier(CORES["lstm"]()))
+    assert TFLiteModel(export.path).runtime == "ai_edge_litert"
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    runner = TFLiteModel(export.path)
+    assert runner.runtime == "tf.lite.Interpreter"
+    x = padded_inputs()
+    assert np.abs(runner.predict(x)[0] - model.predict(x, verbose=0)).max() <= FLOAT_TOLERANCE
