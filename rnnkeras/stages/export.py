@@ -54,7 +54,8 @@ def run(params: dict, root: Path = Path(".")) -> None:
     tracking.configure(root)
     with tracking.resume_run(root / paths.MLFLOW_RUN):
         tracking.log_artifacts(
-            [out, report_path, report_path.with_suffix(".md")], artifact_path="export"
+            [*sorted(out.iterdir()), report_path, report_path.with_suffix(".md")],
+            artifact_path="export",
         )
     print(report_path.with_suffix(".md").read_text())
     if not report["passed"]:

@@ -163,8 +163,8 @@ def test_mlflow_run_records_a_run_like_the_pipeline(tmp_path):
         flow = {a.path for a in client.list_artifacts(run.info.run_id, "gradient_flow")}
         assert "gradient_flow/gradient_flow.json" in flow
         assert any(path.endswith(".png") for path in flow)
-        exported = {a.path for a in client.list_artifacts(run.info.run_id, "export/export")}
-        assert "export/export/model_float32.tflite" in exported
+        exported = {a.path for a in client.list_artifacts(run.info.run_id, "export")}
+        assert "export/model_float32.tflite" in exported
         champion = client.get_model_version_by_alias("mlproject-test", "champion")
         assert champion.run_id == run.info.run_id
         recorded = yaml.safe_load((work / "params.yaml").read_text())
