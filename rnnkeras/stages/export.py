@@ -24,7 +24,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
     calibration = load_arrays(root / paths.VALIDATED, "train")["x"]
     model = keras.models.load_model(root / paths.MODEL, compile=False)
     out = root / paths.EXPORT
-    saved = export_saved_model(model, out / "saved_model", version=1)
+    saved = export_saved_model(model, out / "saved_model", version=1, overwrite=True)
     files = []
     for mode in export.get("quantize", ["none"]):
         name = "float32" if mode in (None, "none") else mode
