@@ -4,8 +4,8 @@
 import keras
 from keras import activations, initializers, ops
 
-from rnnkeras.layers.cell import RecurrentCell, check_units
-from rnnkeras.layers.recurrent import RecurrentLayer, cell_property, describe_layer
+from rnnkeras.layers.cell import RecurrentCell
+from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -163,41 +163,7 @@ class LSTM(RecurrentLayer):
         use_cudnn="auto",
         **kwargs,
     ):
-        kwargs.pop("implementation", None)
-        check_units(units, describe_layer(type(self), kwargs))
-        cell = LSTMCell(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="lstm_cell",
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            use_cudnn=use_cudnn,
-            activity_regularizer=activity_regularizer,
-            **kwargs,
-        )
+        super().__init__(LSTMCell, "lstm_cell", locals(), **kwargs)
 
     activation = cell_property("activation")
     recurrent_activation = cell_property("recurrent_activation")

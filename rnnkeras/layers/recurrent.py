@@ -13,6 +13,7 @@ It extends ``keras.layers.RNN`` (which already owns states, ``stateful``,
 import keras
 from keras import ops, regularizers, tree
 
+from rnnkeras.layers.cell import check_units
 from rnnkeras.layers.fused import fused_kernel_blockers, run_fused
 from rnnkeras.layers.keras_internals import backend_rnn
 
@@ -20,6 +21,17 @@ from rnnkeras.layers.keras_internals import backend_rnn
 def cell_property(name: str) -> property:
     """A read-only layer attribute forwarded to the cell (as Keras layers do)."""
     return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}`.")
+
+
+LAYER_ARGUMENTS = (
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "unroll",
+    "activity_regularizer",
+    "use_cudnn",
+)
 
 
 def describe_layer(layer_class: type, kwargs: dict) -> str:
@@ -42,8 +54,34 @@ class RecurrentLayer(keras.layers.RNN):
 
     fused_kernel = None
 
-    def __init__(self, cell, use_cudnn="auto", **kwargs):
-        super().__init__(cell, **kwargs)
+    def __init__(self, cell_class, cell_name: str, arguments: dict, **kwargs):
+        """Builds the cell from the subclass's constructor arguments.
+
+        Args:
+            cell_class: The cell type (e.g. ``LSTMCell``).
+            cell_name: Name of the cell inside the layer (as in Keras).
+            arguments: The subclass constructor's ``locals()``: the arguments
+                named in ``LAYER_ARGUMENTS`` configure the layer, the others
+                the cell. This keeps each subclass's explicit signature (what
+                users and IDEs read) without repeating it in a cell call.
+            **kwargs: Base layer arguments (``name``, ``dtype``, ``trainable``...).
+        """
+        arguments = {
+            key: value
+            for key, value in arguments.items()
+            if key not in ("self", "kwargs", "__class__")
+        }
+        layer_arguments = {key: arguments.pop(key) for key in LAYER_ARGUMENTS if key in arguments}
+        use_cudnn = layer_arguments.pop("use_cudnn", "auto")
+        kwargs.pop("implementation", None)
+        check_units(arguments["units"], describe_layer(type(self), kwargs))
+        cell = cell_class(
+            **arguments,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name=cell_name,
+        )
+        super().__init__(cell, **layer_arguments, **kwargs)
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
                 f"{type(self).__name__} '{self.name}' expects `use_cudnn` in "

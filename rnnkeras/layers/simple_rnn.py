@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from rnnkeras.layers.cell import RecurrentCell, check_units
-from rnnkeras.layers.recurrent import RecurrentLayer, cell_property, describe_layer
+from rnnkeras.layers.cell import RecurrentCell
+from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -107,36 +107,6 @@ class SimpleRNN(RecurrentLayer):
         unroll=False,
         **kwargs,
     ):
-        check_units(units, describe_layer(type(self), kwargs))
-        cell = SimpleRNNCell(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="simple_rnn_cell",
-        )
-        super().__init__(
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            activity_regularizer=activity_regularizer,
-            **kwargs,
-        )
+        super().__init__(SimpleRNNCell, "simple_rnn_cell", locals(), **kwargs)
 
     activation = cell_property("activation")
