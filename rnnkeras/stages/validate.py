@@ -1,5 +1,7 @@
-"""Stage `validate`: Great Expectations checks the prepared table; only data that passes
-becomes the model-ready arrays in data/validated/."""
+"""Stage `validate`: Great Expectations checks the prepared table.
+
+Only data that passes becomes the model-ready arrays in data/validated/.
+"""
 
 import sys
 from pathlib import Path
