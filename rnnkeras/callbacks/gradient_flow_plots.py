@@ -29,9 +29,29 @@ def _series(records: list, key: str) -> dict:
     return series
 
 
+def log10_timestep_norms(record: dict) -> np.ndarray:
+    """log10 of a record's `timestep_grad_norms`, NaN (drawn blank) at the
+    time steps that are padding in every probe sequence: no gradient reaches
+    them, and their floor value would stretch the colour scale.
+
+    Example:
+
+    >>> record = {"timestep_grad_norms": [0.01, 1.0, 0.0], "real_sequences": [2, 1, 0]}
+    >>> log10_timestep_norms(record).tolist()
+    [-2.0, 0.0, nan]
+    """
+    norms = np.asarray(record["timestep_grad_norms"], float)
+    values = np.log10(np.maximum(norms, SMALLEST_NORM))
+    real = record.get("real_sequences")
+    if real is not None:
+        values[np.asarray(real) == 0] = np.nan
+    return values
+
+
 def plot_timestep_heatmap(records: list, path: str | Path) -> Path | None:
     """Heat map of log10 ||dL/dh_t|| over time step (x) and training step (y),
-    one panel per recurrent layer; None (no file) without such records.
+    one panel per recurrent layer (blank where every probe sequence is
+    padding); None (no file) without such records.
 
     Example:
 
@@ -42,17 +62,21 @@ def plot_timestep_heatmap(records: list, path: str | Path) -> Path | None:
     ...     plot_timestep_heatmap(records, f"{folder}/heatmap.png").name
     'heatmap.png'
     """
-    series = _series(records, "timestep_grad_norms")
+    series = {}
+    for record in records:
+        if "timestep_grad_norms" in record:
+            points = series.setdefault(record["layer"], [])
+            points.append((record["step"], log10_timestep_norms(record)))
     if not series:
         return None
     plt = _pyplot()
     figure, axes = plt.subplots(len(series), 1, figsize=(8, 2.6 * len(series) + 0.6), squeeze=False)
     for axis, (layer, points) in zip(axes[:, 0], series.items(), strict=True):
         steps = [step for step, _ in points]
-        length = max(len(norms) for _, norms in points)
+        length = max(len(values) for _, values in points)
         grid = np.full((len(points), length), np.nan)
-        for row, (_, norms) in enumerate(points):
-            grid[row, : len(norms)] = np.log10(np.maximum(np.asarray(norms, float), SMALLEST_NORM))
+        for row, (_, values) in enumerate(points):
+            grid[row, : len(values)] = values
         image = axis.imshow(
             grid,
             aspect="auto",

@@ -14,6 +14,11 @@ through time, so the probe also isolates the recurrent path: the gradient
 ``g`` that reaches the layer's last state, pulled back to every earlier
 state, ``g^T dh_last/dh_t``. Its decay over time is what vanishing and
 exploding gradients are about.
+
+Masks are followed per sequence. A masked step carries the previous state
+over, so the perturbation there has no effect and its gradient is zero; each
+sequence's last state is the one after its last real step, and that is where
+the probe takes ``g`` for that sequence.
 """
 
 import contextlib
@@ -55,10 +60,12 @@ class ProbeResult:
             the order of ``GradientProbe.weights`` (the model's trainable weights
             when the probe was made).
         timestep_grad_norms: For each probed recurrent layer (by target name),
-            ``||dL/dh_t||`` for every time step ``t`` in input order, the norm
-            taken over the batch and the units.
+            an array ``(batch, timesteps)``: ``||dL/dh_t||`` for each probe
+            sequence and every time step ``t`` in input order, the norm taken
+            over the units. Zero at masked steps.
         recurrent_grad_norms: Likewise, ``||g^T dh_last/dh_t||`` with ``g =
-            dL/dh_last``: only the gradient carried back from the last state.
+            dL/dh_last``, ``h_last`` being the state after the sequence's last
+            real step: only the gradient carried back from the last state.
             Equal to ``timestep_grad_norms`` when the loss reads the last
             state only.
     """
@@ -101,10 +108,48 @@ def find_recurrent_layers(model: keras.Model) -> list[RecurrentTarget]:
     return found
 
 
+def first_and_last_real_steps(real_steps, go_backwards: bool = False) -> tuple:
+    """Input-order indices of each sequence's first and last real step, "first"
+    and "last" in the order the layer reads the sequence.
+
+    Args:
+        real_steps: Boolean array ``(batch, timesteps)``, True where the step is
+            real (the layer's mask). A sequence without real steps gets the
+            bounds of an unmasked one.
+        go_backwards: Whether the layer reads the sequence backwards.
+
+    Returns:
+        Two integer arrays ``(batch,)``: first and last.
+
+    Example:
+
+    >>> import numpy as np
+    >>> real = np.array([[True, True, True, False], [True, True, False, False]])
+    >>> [a.tolist() for a in first_and_last_real_steps(real)]
+    [[0, 0], [2, 1]]
+    >>> [a.tolist() for a in first_and_last_real_steps(real, go_backwards=True)]
+    [[2, 1], [0, 0]]
+    """
+    real = np.asarray(real_steps, dtype=bool)
+    steps = real.shape[1]
+    any_real = real.any(axis=1)
+    lowest = np.where(any_real, real.argmax(axis=1), 0)
+    highest = np.where(any_real, steps - 1 - real[:, ::-1].argmax(axis=1), steps - 1)
+    return (highest, lowest) if go_backwards else (lowest, highest)
+
+
+def _mask_argument(args, kwargs):
+    """The `mask` a recurrent layer's `call(sequences, initial_state=None,
+    mask=None, training=...)` received (the first one if nested), or None."""
+    mask = kwargs["mask"] if "mask" in kwargs else (args[2] if len(args) > 2 else None)
+    return mask[0] if tree.is_nested(mask) else mask
+
+
 @contextlib.contextmanager
 def _intercepted_calls(targets, on_call):
     """Temporarily wraps each target's `call` so that
-    `on_call(target, sequences, outputs)` sees its input and output."""
+    `on_call(target, sequences, mask, outputs)` sees its input, mask and
+    output."""
     wrapped = []
     try:
         for target in targets:
@@ -112,7 +157,8 @@ def _intercepted_calls(targets, on_call):
 
             def intercepted(*args, _target=target, _call=original, **kwargs):
                 outputs = _call(*args, **kwargs)
-                on_call(_target, args[0] if args else kwargs["sequences"], outputs)
+                sequences = args[0] if args else kwargs["sequences"]
+                on_call(_target, sequences, _mask_argument(args, kwargs), outputs)
                 return outputs
 
             target.layer.call = intercepted
@@ -123,13 +169,17 @@ def _intercepted_calls(targets, on_call):
             del layer.call
 
 
-def _last_state(outputs):
-    """The last hidden state a recurrent layer computed: its first returned
-    state with `return_state`, else the last output (Keras returns sequences
-    in processing order, also with `go_backwards`)."""
+def _last_state(outputs, positions):
+    """Each sequence's last hidden state: the first returned state with
+    `return_state` (masked steps carry the state over), else the output at
+    `positions`, the processing position of its last real step (Keras
+    returns sequences in processing order, also with `go_backwards`, and
+    may zero the outputs at masked steps), else the last output."""
     if isinstance(outputs, (list, tuple)):
         return outputs[1]
-    return outputs[:, -1] if len(outputs.shape) == 3 else outputs
+    if len(outputs.shape) == 3:
+        return tf.gather(outputs, positions, axis=1, batch_dims=1)
+    return outputs
 
 
 def _reads_more_than_last_state(layer) -> bool:
@@ -139,9 +189,9 @@ def _reads_more_than_last_state(layer) -> bool:
     return bool(getattr(layer, "return_sequences", True) or getattr(layer, "return_state", True))
 
 
-def _norms_over_time(gradient) -> tf.Tensor:
-    """(batch, time, units) -> (time,): L2 norm over batch and units."""
-    return tf.sqrt(tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)), axis=[0, 2]))
+def _norms_per_step(gradient) -> tf.Tensor:
+    """(batch, time, units) -> (batch, time): L2 norm over the units."""
+    return tf.sqrt(tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)), axis=2))
 
 
 @contextlib.contextmanager
@@ -169,6 +219,11 @@ class GradientProbe:
         model: A built, compiled Keras model.
         targets: Its recurrent layers, from `find_recurrent_layers`.
         x, y, sample_weight: The probe batch.
+
+    Attributes:
+        real_steps: For each probed layer (by target name), a boolean array
+            ``(batch, timesteps)``: the mask the layer receives on the probe
+            batch, all True when it receives none.
     """
 
     def __init__(self, model: keras.Model, targets: list, x, y, sample_weight=None) -> None:
@@ -182,22 +237,33 @@ class GradientProbe:
             else tree.map_structure(tf.convert_to_tensor, sample_weight)
         )
         self.batch_size = int(tree.flatten(self.x)[0].shape[0])
-        lengths = {}
+        self.real_steps = {}
         probed = [t for t in targets if t.probed]
 
-        def note_length(target, sequences, outputs):
-            lengths[target.name] = int(sequences.shape[1])
+        def note_steps(target, sequences, mask, outputs):
+            shape = (self.batch_size, int(sequences.shape[1]))
+            real = np.ones(shape, bool) if mask is None else keras.ops.convert_to_numpy(mask)
+            self.real_steps[target.name] = np.asarray(real, bool)
 
         with (
             _restored(self._preserved_variables(probed)),
-            _intercepted_calls(probed, note_length),
+            _intercepted_calls(probed, note_steps),
         ):
             model(self.x, training=False)
-        self.targets = [t for t in probed if t.name in lengths]
-        self.unreached = [t for t in probed if t.name not in lengths]
+        self.targets = [t for t in probed if t.name in self.real_steps]
+        self.unreached = [t for t in probed if t.name not in self.real_steps]
         self.shapes = {
-            t.name: (self.batch_size, lengths[t.name], t.layer.units) for t in self.targets
+            t.name: (*self.real_steps[t.name].shape, t.layer.units) for t in self.targets
         }
+        # Where each sequence's last state is, as an input-order step (to read
+        # dL/dh_last) and as a processing position (to read h_last itself).
+        self._last_steps, self._last_positions = {}, {}
+        for target in self.targets:
+            real = self.real_steps[target.name]
+            backwards = bool(getattr(target.layer, "go_backwards", False))
+            last = first_and_last_real_steps(real, backwards)[1].astype("int32")
+            self._last_steps[target.name] = last
+            self._last_positions[target.name] = real.shape[1] - 1 - last if backwards else last
         # TensorFlow counts traces per code object, so a bound method would
         # make every probe in a process count towards one retracing warning.
         # Keras' own step functions skip AutoGraph too; nothing here needs it.
@@ -231,8 +297,8 @@ class GradientProbe:
         perturbations = [tf.zeros(self.shapes[t.name]) for t in self.targets]
         last_states = {}
 
-        def note_last_state(target, sequences, outputs):
-            last_states[target.name] = _last_state(outputs)
+        def note_last_state(target, sequences, mask, outputs):
+            last_states[target.name] = _last_state(outputs, self._last_positions[target.name])
 
         separate = [_reads_more_than_last_state(t.layer) for t in self.targets]
         with tf.GradientTape(persistent=any(separate)) as tape:
@@ -256,19 +322,20 @@ class GradientProbe:
         for target, perturbation, total, needed in zip(
             self.targets, perturbations, grads[len(weights) :], separate, strict=True
         ):
-            timestep_norms.append(_norms_over_time(total))
+            timestep_norms.append(_norms_per_step(total))
             if not needed:
                 recurrent_norms.append(timestep_norms[-1])
                 continue
-            # dL/dh_last is the perturbation's gradient at the last processed step.
-            last = 0 if getattr(target.layer, "go_backwards", False) else -1
+            # dL/dh_last is the perturbation's gradient at the sequence's last
+            # real step: later (masked) steps only pass the state on to it.
+            last_gradient = tf.gather(total, self._last_steps[target.name], axis=1, batch_dims=1)
             carried = tape.gradient(
                 last_states[target.name],
                 perturbation,
-                output_gradients=total[:, last],
+                output_gradients=last_gradient,
                 unconnected_gradients=zero,
             )
-            recurrent_norms.append(_norms_over_time(carried))
+            recurrent_norms.append(_norms_per_step(carried))
         del tape
         weight_norms = tf.stack(weight_norms) if weight_norms else tf.zeros([0])
         return loss, weight_norms, timestep_norms, recurrent_norms
