@@ -24,6 +24,7 @@ import torch  # noqa: E402
 import rnnkeras.layers  # noqa: E402
 
 KINDS = ("SimpleRNN", "LSTM", "GRU")
+PAUSE_S = 0.05
 TORCH_CLASSES = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 
 
@@ -84,6 +85,8 @@ def measure(candidates, rounds, calls):
     for _ in range(rounds):
         for name, functions in candidates.items():
             for mode, function in functions.items():
+                # Let the other framework's worker threads stop spinning first.
+                time.sleep(PAUSE_S)
                 start = time.perf_counter()
                 for _ in range(calls):
                     function()

@@ -169,20 +169,26 @@ class RecurrentLayer(keras.layers.RNN):
         recurrent_mask = None
         if training and cell.recurrent_dropout > 0:
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
-        projected = cell.project_inputs(self._dropped_inputs(sequences, training))
         perturbation = self._checked_perturbation(sequences)
 
+        # The input projection is computed inside the step, as Keras does:
+        # projecting all steps before the loop measured slower on CPU (the
+        # wide projected sequence costs more to stage than the small per-step
+        # products it saves; see bench/layers.py and the README).
         def step(step_inputs, states):
             if perturbation is None:
-                return cell.step(step_inputs, list(states), recurrent_mask)
-            projected_t, perturbation_t = step_inputs
-            output, new_states = cell.step(projected_t, list(states), recurrent_mask)
+                return cell.step(cell.project_inputs(step_inputs), list(states), recurrent_mask)
+            inputs_t, perturbation_t = step_inputs
+            output, new_states = cell.step(
+                cell.project_inputs(inputs_t), list(states), recurrent_mask
+            )
             output = output + perturbation_t
             return output, [output, *new_states[1:]]
 
+        inputs = self._dropped_inputs(sequences, training)
         return backend_rnn(
             step,
-            projected if perturbation is None else (projected, perturbation),
+            inputs if perturbation is None else (inputs, perturbation),
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=mask,
