@@ -2,15 +2,14 @@
 
 A cell splits one time step into two parts:
 
-- ``project_inputs(x)``: the input-to-hidden product ``x @ kernel (+ bias)``.
-  It has no recurrence, so a layer computes it for all time steps at once
-  with one large matrix product before the loop.
+- ``project_inputs(x)``: the input-to-hidden product ``x @ kernel (+ bias)``;
 - ``step(projected, states, recurrent_mask)``: everything that depends on the
-  previous state, with one fused matrix product for all gates.
+  previous state, with one matrix product ``h @ recurrent_kernel`` for all gates.
 
-``call`` (one step, as ``keras.layers.RNN`` uses it) is the composition of both,
-so a cell gives the same numbers inside ``keras.layers.RNN`` and inside our
-layers.
+``call`` (one step, as ``keras.layers.RNN`` uses it) is the composition of both.
+Our layers compose them the same way inside their loop, adding what a plain
+cell call cannot carry: the dropout masks drawn once per sequence and the
+gradient-flow probe (``state_perturbation``).
 """
 
 from keras import activations, constraints, initializers, layers, ops, regularizers
@@ -123,18 +122,8 @@ class RecurrentCell(layers.Layer, DropoutRNNCell):
         return self.bias
 
     def project_inputs(self, inputs):
-        """Input-to-hidden product for one step ``(batch, features)`` or a sequence.
-
-        A sequence is flattened to one 2-D product: a broadcast batched product
-        would make the kernel's gradient a per-sample product plus a sum.
-        """
-        width = self.gates * self.units
-        if len(inputs.shape) == 2:
-            projected = ops.matmul(inputs, self.kernel)
-        else:
-            leading = ops.shape(inputs)[:-1]
-            flat = ops.reshape(inputs, (-1, inputs.shape[-1]))
-            projected = ops.reshape(ops.matmul(flat, self.kernel), (*leading, width))
+        """Input-to-hidden product of one step: ``(batch, features)`` to ``(batch, gates * units)``."""
+        projected = ops.matmul(inputs, self.kernel)
         bias = self.input_bias() if self.use_bias else None
         return projected if bias is None else projected + bias
 

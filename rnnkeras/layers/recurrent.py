@@ -3,9 +3,7 @@
 It extends ``keras.layers.RNN`` (which already owns states, ``stateful``,
 ``initial_state``, masks and ``return_state``) with:
 
-- a faster loop: the cell's input projection is computed for every time step
-  in one matrix product before the loop, so each step is one recurrent product;
-- the fused-kernel dispatch of ``rnnkeras.layers.fused``;
+- the fused-kernel (cuDNN) dispatch of ``rnnkeras.layers.fused``;
 - a time-step probe, ``state_perturbation``, used by the gradient-flow monitor;
 - errors that name the layer for malformed inputs and initial states.
 """
