@@ -6,7 +6,8 @@ inference at batch 64 and batch 1. Candidates run interleaved, round after
 round, so machine load affects them alike; the table shows medians in
 milliseconds and the ratios ours/Keras and ours/PyTorch (below 1 = we are faster).
 
-Run: ``python bench/layers.py`` (``--rounds`` for more samples).
+Run: ``python bench/layers.py`` (``--rounds`` for more samples, ``--jit`` to
+compile the Keras candidates with XLA, as ``model.compile(jit_compile=True)`` does).
 """
 
 import argparse
@@ -28,7 +29,7 @@ PAUSE_S = 0.05
 TORCH_CLASSES = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 
 
-def keras_candidate(layer_class, x, y, units):
+def keras_candidate(layer_class, x, y, units, jit_compile=False):
     """Compiled train step and inference functions for a Keras model."""
     model = keras.Sequential(
         [keras.Input(x.shape[1:]), layer_class(units), keras.layers.Dense(y.shape[-1])]
@@ -36,7 +37,7 @@ def keras_candidate(layer_class, x, y, units):
     optimizer = keras.optimizers.Adam(1e-3)
     loss_fn = keras.losses.MeanSquaredError()
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def train_step():
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=True))
@@ -44,7 +45,7 @@ def keras_candidate(layer_class, x, y, units):
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
-    infer = tf.function(lambda batch: model(batch, training=False))
+    infer = tf.function(lambda batch: model(batch, training=False), jit_compile=jit_compile)
     x1 = x[:1]
     return {"train": train_step, "infer64": lambda: infer(x), "infer1": lambda: infer(x1)}
 
@@ -103,6 +104,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument(
+        "--jit", action="store_true", help="compile both Keras candidates with XLA (jit_compile)"
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -112,14 +116,15 @@ def main() -> None:
     print(
         f"batch {args.batch}, {args.steps} steps, {args.features} features, {args.units} units; "
         f"TF {tf.__version__}, Keras {keras.__version__}, torch {torch.__version__}, "
-        f"{os.cpu_count()} CPUs; median of {args.rounds} rounds x {args.calls} calls\n"
+        f"{os.cpu_count()} CPUs; median of {args.rounds} rounds x {args.calls} calls"
+        f"{'; Keras candidates compiled with XLA' if args.jit else ''}\n"
     )
     print("| layer | mode | rnnkeras ms | Keras ms | PyTorch ms | ours/Keras | ours/PyTorch |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for kind in args.kinds:
         candidates = {
-            "ours": keras_candidate(getattr(rnnkeras.layers, kind), x, y, args.units),
-            "keras": keras_candidate(getattr(keras.layers, kind), x, y, args.units),
+            "ours": keras_candidate(getattr(rnnkeras.layers, kind), x, y, args.units, args.jit),
+            "keras": keras_candidate(getattr(keras.layers, kind), x, y, args.units, args.jit),
             "torch": torch_candidate(kind, x, y, args.units),
         }
         medians = measure(candidates, args.rounds, args.calls)
