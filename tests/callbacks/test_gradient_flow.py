@@ -229,7 +229,7 @@ def test_schedule_logs_and_a_single_warning_per_condition(tmp_path):
         )
     flow_warnings = [w for w in caught if w.category is GradientFlowWarning]
     assert len(flow_warnings) == 1
-    assert "vanishing gradients in layer 'simple_rnn' at step 0" in str(flow_warnings[0].message)
+    assert "vanishing gradients in layer 'simple_rnn' at step 3" in str(flow_warnings[0].message)
     steps = [r["step"] for r in monitor.records if r["layer"] == "simple_rnn"]
     triggers = [r["trigger"] for r in monitor.records if r["layer"] == "simple_rnn"]
     # Four batches per epoch: every third batch, plus epoch ends not already measured.
