@@ -127,8 +127,9 @@ class RecurrentLayer(keras.layers.RNN):
         received = [tuple(state.shape) for state in states]
 
         def matches(shape, want):
-            batch_ok = None in (shape[0], want[0]) or shape[0] == want[0]
-            return len(shape) == 2 and shape[-1] == want[-1] and batch_ok
+            if len(shape) != 2 or shape[-1] != want[-1]:
+                return False
+            return None in (shape[0], want[0]) or shape[0] == want[0]
 
         if len(states) != len(expected) or not all(
             matches(shape, want) for shape, want in zip(received, expected, strict=True)
