@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkeras.data.atomic import atomic_path
+from rnnkeras.figures import pyplot, save_png
 
 
 def forecasting_metrics(y_true: np.ndarray, y_pred: np.ndarray, last_value: np.ndarray) -> dict:
@@ -95,10 +95,7 @@ def write_forecast_plot(
     time_step: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, path: str | Path, unit: str = ""
 ) -> None:
     """Plots actual values against the one-step-ahead and the furthest-step forecasts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     horizon = y_true.shape[1]
     # Every actual value the forecasts cover, each time step once.
@@ -119,18 +116,12 @@ def write_forecast_plot(
     axis.set_ylabel(unit or "value")
     axis.set_title("Test split: predicted vs actual")
     axis.legend()
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
-    plt.close(figure)
+    save_png(figure, path)
 
 
 def write_confusion_plot(confusion: list[list[int]], classes: list, path: str | Path) -> None:
     """Draws the confusion matrix (rows: actual, columns: predicted) with counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     matrix = np.asarray(confusion)
     figure, axis = plt.subplots(figsize=(1.0 + 0.55 * len(classes),) * 2)
@@ -144,7 +135,4 @@ def write_confusion_plot(confusion: list[list[int]], classes: list, path: str | 
         if count:
             color = "white" if count > matrix.max() / 2 else "black"
             axis.text(column, row, str(count), ha="center", va="center", color=color, fontsize=8)
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
-    plt.close(figure)
+    save_png(figure, path)

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from rnnkeras.data.atomic import atomic_path
+from rnnkeras.figures import pyplot, save_png
 
 CLIPPING_MODES = ("none", "autoclip", "norm", "value", "global_norm")
 
@@ -233,10 +234,7 @@ def write_history_csv(history: list[dict], path: str | Path) -> None:
 
 def write_history_plot(history: list[dict], path: str | Path) -> None:
     """Plots training and validation loss per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = [row["epoch"] for row in history]
     figure, axis = plt.subplots(figsize=(6, 4))
@@ -247,10 +245,7 @@ def write_history_plot(history: list[dict], path: str | Path) -> None:
     axis.set_ylabel("loss")
     axis.set_yscale("log")
     axis.legend()
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
-    plt.close(figure)
+    save_png(figure, path)
 
 
 def _csv_value(value) -> str:

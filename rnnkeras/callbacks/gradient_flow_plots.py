@@ -9,15 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkeras.callbacks.gradient_flow import SMALLEST_NORM
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from rnnkeras.figures import pyplot, save_png
 
 
 def _series(records: list, key: str) -> dict:
@@ -69,7 +61,7 @@ def plot_timestep_heatmap(records: list, path: str | Path) -> Path | None:
             points.append((record["step"], log10_timestep_norms(record)))
     if not series:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(len(series), 1, figsize=(8, 2.6 * len(series) + 0.6), squeeze=False)
     for axis, (layer, points) in zip(axes[:, 0], series.items(), strict=True):
         steps = [step for step, _ in points]
@@ -92,11 +84,7 @@ def plot_timestep_heatmap(records: list, path: str | Path) -> Path | None:
         axis.set_xlabel("time step t (state after input t)")
         axis.set_ylabel("training step")
         figure.colorbar(image, ax=axis, label="log10 ||dL/dh_t||")
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_png(figure, path, dpi=110)
 
 
 def plot_layer_norms(records: list, path: str | Path, thresholds: tuple = (-2.0, 2.0)) -> Path:
@@ -116,7 +104,7 @@ def plot_layer_norms(records: list, path: str | Path, thresholds: tuple = (-2.0,
     norms = _series(records, "weight_grad_norm")
     ratios = _series(records, "log10_ratio")
     global_norm = {r["step"]: r["global_grad_norm"] for r in records if "global_grad_norm" in r}
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(
         2 if ratios else 1, 1, figsize=(11, 7 if ratios else 4), squeeze=False
     )
@@ -141,8 +129,4 @@ def plot_layer_norms(records: list, path: str | Path, thresholds: tuple = (-2.0,
         bottom.set_ylabel("log10 ||g·dh_last/dh_first|| / ||g||")
         bottom.set_title("Gradient surviving back through time")
         bottom.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_png(figure, path, dpi=110)

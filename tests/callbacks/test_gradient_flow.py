@@ -337,7 +337,8 @@ def test_without_matplotlib_it_writes_json_and_warns(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_artifacts_go_to_an_active_mlflow_run(tmp_path, monkeypatch):
-    mlflow = pytest.importorskip("mlflow")
+    import mlflow
+
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = mlflow.create_experiment("gf", artifact_location=(tmp_path / "art").as_uri())
