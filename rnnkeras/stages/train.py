@@ -65,7 +65,6 @@ def run(params: dict, root: Path = Path(".")) -> None:
             [root / paths.VALIDATION_REPORT, root / paths.VALIDATION_SUMMARY], "validation"
         )
         tracking.log_artifacts([root / paths.HISTORY, root / paths.HISTORY_PLOT], "training")
-        tracking.log_artifacts(sorted(flow_dir.iterdir()), "gradient_flow")
     last = history[-1] if history else {}
     print(f"train: {len(history)} epochs, last epoch {last} -> {paths.MODEL}")
 
