@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from rnnkeras.data.atomic import atomic_path
 from rnnkeras.export.forms import LayerForm, traced_forms
+from rnnkeras.export.precision import float32_model
 from rnnkeras.export.support import check_exportable, input_names
 
 SIGNATURE = "serving_default"
@@ -30,25 +31,84 @@ class SavedModelExport:
     forms: dict[str, LayerForm]
 
 
-def save_traced(model: keras.Model, specs: list[tf.TensorSpec], directory: str | Path) -> None:
-    """Traces ``model(inputs, training=False)`` at ``specs`` into a SavedModel in ``directory``.
+def serving_module(
+    model: keras.Model,
+    specs: list[tf.TensorSpec] | None = None,
+    fuse_lstm: str = "never",
+    loops: str = "own",
+    right_padded: bool = False,
+) -> tuple[tf.Module, dict[str, LayerForm]]:
+    """The model's forward pass traced into a ``tf.Module``: every SavedModel of rnnkeras comes from here.
 
-    The signature ``serving_default`` returns ``output_0``, ``output_1``... The
-    SavedModel holds the model's variables and the traced graph only, not the
-    Keras model object: saving that would also trace Keras' default signature
-    at the model's own (open) input shape, outside the export's control.
+    The module's ``__call__(*inputs)`` is ``model(inputs, training=False)``
+    traced once at ``specs``, returning what the model returns (one tensor, or
+    a list). It is the module's only function with an input signature, so
+    ``tf.saved_model.save(module, path)`` (as ``mlflow.tensorflow.log_model``
+    calls it) exports it as ``serving_default`` with outputs ``output_0``,
+    ``output_1``... The module holds the variables and the traced graph only,
+    not the Keras model: loading it needs TensorFlow alone.
+
+    While tracing, each recurrent layer is routed to its export form
+    (``rnnkeras.export.forms.traced_forms``) with its cuDNN path off, so a GPU
+    machine never records a kernel that a CPU server or TFLite cannot run. A
+    mixed-precision model is traced as its float32 twin
+    (``rnnkeras.export.precision.float32_model``).
+
+    Args:
+        model: A built Keras model.
+        specs: One ``tf.TensorSpec`` per model input; by default the model's
+            input shapes with an open batch axis, named after its ``Input`` layers.
+        fuse_lstm: ``"never"`` (serving), ``"when_possible"`` or ``"always"``
+            (TFLite), as in ``traced_forms``.
+        loops: Form of the layers not fused, as in ``traced_forms``.
+        right_padded: Masked inputs are right-padded, so masked LSTMs can fuse.
+
+    Returns:
+        ``(module, forms)``: the traced module and what each recurrent layer became.
+
+    Example:
+
+    >>> import keras, tempfile, tensorflow as tf
+    >>> from rnnkeras.layers import LSTM
+    >>> model = keras.Sequential([keras.Input((None, 3), name="x"), LSTM(4)])
+    >>> module, forms = serving_module(model)
+    >>> folder = tempfile.mkdtemp()
+    >>> tf.saved_model.save(module, folder)
+    >>> serve = tf.saved_model.load(folder).signatures["serving_default"]
+    >>> serve(x=tf.zeros((2, 7, 3)))["output_0"].shape, forms["lstm"].form
+    (TensorShape([2, 4]), 'while')
     """
+    model = float32_model(model)
+    if specs is None:
+        specs = [
+            tf.TensorSpec((None, *tensor.shape[1:]), tf.as_dtype(tensor.dtype), name=name)
+            for tensor, name in zip(model.inputs, input_names(model), strict=True)
+        ]
 
-    def serve(*inputs):
-        outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
-        return {
-            f"output_{index}": output for index, output in enumerate(keras.tree.flatten(outputs))
-        }
+    forms: dict[str, LayerForm] = {}
 
-    module = tf.Module()
+    class ServingModule(tf.Module):
+        # __call__ on the class, so the module in memory is callable as the
+        # loaded one is (MLflow's pyfunc calls either).
+        @tf.function(input_signature=specs)
+        def __call__(self, *inputs):
+            # The routing lives inside the traced body: tf.saved_model.save
+            # traces __call__ again on its own, and that trace must not find
+            # the cuDNN path either.
+            with traced_forms(model, fuse_lstm, loops, right_padded) as routed:
+                outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+            forms.update(routed)
+            return outputs
+
+    module = ServingModule(name="rnnkeras_serving")
     module.model_variables = [variable.value for variable in model.variables]
-    module.serve = tf.function(serve, input_signature=specs)
-    signature = module.serve.get_concrete_function()
+    module.__call__.get_concrete_function()
+    return module, dict(forms)
+
+
+def save_serving_module(module: tf.Module, directory: str | Path) -> None:
+    """Saves a ``serving_module`` to ``directory`` with its ``serving_default`` signature."""
+    signature = module.__call__.get_concrete_function()
     tf.saved_model.save(module, str(directory), signatures={SIGNATURE: signature})
 
 
@@ -110,12 +170,7 @@ def export_saved_model(
             f"version should not change. Pass another version, or overwrite=True. "
             f"Received: version={version}"
         )
-    names = input_names(model)
-    specs = [
-        tf.TensorSpec((None, *tensor.shape[1:]), tf.as_dtype(tensor.dtype), name=name)
-        for tensor, name in zip(model.inputs, names, strict=True)
-    ]
-
-    with atomic_path(target) as staging, traced_forms(model, fuse_lstm="never") as forms:
-        save_traced(model, specs, staging)
-    return SavedModelExport(path=target, version=version, inputs=names, forms=dict(forms))
+    module, forms = serving_module(model)
+    with atomic_path(target) as staging:
+        save_serving_module(module, staging)
+    return SavedModelExport(path=target, version=version, inputs=input_names(model), forms=forms)

@@ -20,10 +20,10 @@ import tensorflow as tf
 
 from rnnkeras.data.atomic import atomic_path
 from rnnkeras.export.flatbuffer import custom_operators, operator_counts
-from rnnkeras.export.forms import LayerForm, traced_forms
+from rnnkeras.export.forms import LayerForm
 from rnnkeras.export.fused_lstm import FUSED_OP, without_cell_clip
 from rnnkeras.export.quantization import checked_mode, configure, representative_samples
-from rnnkeras.export.saved_model import save_traced
+from rnnkeras.export.saved_model import save_serving_module, serving_module
 from rnnkeras.export.support import check_exportable, input_names, input_specs
 
 FORMS = ("auto", "fused", "while", "unrolled")
@@ -93,12 +93,12 @@ def convert(
     SavedModel in a scratch folder, which the TFLite converter then reads.
     """
     fuse_lstm, loops = _trace_options(form, quantize)
+    module, forms = serving_module(model, specs, fuse_lstm, loops, right_padded)
     with tempfile.TemporaryDirectory(prefix="rnnkeras-export-") as scratch:
-        with traced_forms(model, fuse_lstm, loops, right_padded) as forms:
-            save_traced(model, specs, scratch)
+        save_serving_module(module, scratch)
         converter = tf.lite.TFLiteConverter.from_saved_model(scratch)
         configure(converter, quantize, samples, specs)
-        return converter.convert(), dict(forms)
+        return converter.convert(), forms
 
 
 def export_tflite(
