@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from rnnkeras.params import load_params
+from rnnkeras.params import check_params, load_params
 from rnnkeras.stages import STAGES
 
 ENTRY_POINTS = {
@@ -144,7 +144,10 @@ def run_entry_point(
         raise ValueError(f"No work folder for that run. Received: folder={str(work)!r}")
     # A later entry point reuses the parameters its run was trained with.
     base = root / "params.yaml" if fresh else work / "params.yaml"
-    params = apply_overrides(load_params(base), overrides)
+    # The overrides are checked like params.yaml itself, before any stage runs.
+    params = check_params(
+        apply_overrides(load_params(base), overrides), source=f"{base} with --set overrides"
+    )
     csv = params["prepare"].get("csv") or {}
     if csv.get("path"):
         csv["path"] = str(root / csv["path"])
