@@ -1,11 +1,13 @@
 """Great Expectations checks for prepared sequence tables, built in code on an ephemeral context.
 
 Two suites run on the same rows. The *format* suite sees the cells as text: columns present,
-no empty cells, numbers that parse, labels and split names from the known set, enough rows.
-The *content* suite sees the parsed numbers: value ranges, time steps strictly increasing
-within each sequence (consecutive for forecasting), sequence lengths within bounds, one
-label and one split per sequence. Every failure names the source file, the line numbers and
-the column, with example values, so the user can fix the CSV they gave.
+no empty cells, numbers that parse (by the patterns the loader uses,
+`rnnkeras.data.number_format`), labels and split names from the known set, enough rows. The
+*content* suite sees the parsed numbers: finite values of a magnitude the float32 models can
+scale, value ranges, time steps strictly increasing within each sequence (consecutive for
+forecasting), sequence lengths within bounds, one label and one split per sequence, and (without
+declared labels) no label in val or test that train lacks. Every failure names the source file,
+the line numbers and the column, with example values, so the user can fix the CSV they gave.
 
 Great Expectations loads inside `validate_table` only (`import rnnkeras` stays light).
 """
@@ -16,11 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkeras.data import number_format
 from rnnkeras.data import spec as spec_lib
 from rnnkeras.data.atomic import atomic_path
-
-NUMBER_REGEX = r"^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$"
-INTEGER_REGEX = r"^\s*[-+]?\d+(?:\.0*)?\s*$"
 
 # Columns derived from the table for the per-sequence checks, with what they mean to a user.
 DERIVED = {
@@ -53,7 +53,7 @@ def validate_table(table, spec: spec_lib.DatasetSpec, max_examples: int = 5) -> 
     >>> report["success"]
     False
     >>> print(report["failures"][0].split(": ", 1)[1])
-    column 'lpc_03': values must be numbers: 1 bad row(s), e.g. line 7 (sequence 1): 'n/a'
+    column 'lpc_03': values must be numbers (ASCII digits, e.g. -1.5e3): 1 bad row(s), e.g. line 7 (sequence 1): 'n/a'
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -72,7 +72,9 @@ def validate_table(table, spec: spec_lib.DatasetSpec, max_examples: int = 5) -> 
             .add_batch_definition_whole_dataframe(name)
             .get_batch(batch_parameters={"dataframe": frame})
         )
-        index_columns = [c for c in (spec_lib.SOURCE_ROW, spec_lib.SEQUENCE) if c in frame]
+        index_columns = [
+            c for c in (spec_lib.SOURCE_ROW, spec_lib.SEQUENCE, spec_lib.SPLIT) if c in frame
+        ]
         result = batch.validate(
             context.suites.add(suite),
             result_format={
@@ -133,15 +135,17 @@ def _format_suite(gx, table, spec):
         if column in spec.feature_columns:
             suite.add_expectation(
                 gxe.ExpectColumnValuesToMatchRegex(
-                    column=column, regex=NUMBER_REGEX, description="values must be numbers"
+                    column=column,
+                    regex=number_format.NUMBER_PATTERN,
+                    description="values must be numbers (ASCII digits, e.g. -1.5e3)",
                 )
             )
     if spec_lib.TIME in table:
         suite.add_expectation(
             gxe.ExpectColumnValuesToMatchRegex(
                 column=spec_lib.TIME,
-                regex=INTEGER_REGEX,
-                description="time steps must be whole numbers",
+                regex=number_format.INTEGER_PATTERN,
+                description="time steps must be whole numbers (ASCII digits)",
             )
         )
     if spec_lib.LABEL in table and spec.labels:
@@ -178,9 +182,12 @@ def _content_frame(table, spec):
     for column in [spec_lib.SEQUENCE, spec_lib.LABEL, spec_lib.SPLIT]:
         if column in table:
             frame[column] = table[column]
-    for column in [spec_lib.TIME, *spec.feature_columns]:
+    for column, pattern in [
+        (spec_lib.TIME, number_format.INTEGER_PATTERN),
+        *((c, number_format.NUMBER_PATTERN) for c in spec.feature_columns),
+    ]:
         if column in table:
-            frame[column] = pd.to_numeric(table[column], errors="coerce")
+            frame[column] = number_format.parse_numbers(table[column], pattern)
     if spec_lib.SEQUENCE not in table:
         return frame
     groups = table[spec_lib.SEQUENCE].fillna("")
@@ -202,6 +209,30 @@ def _content_suite(gx, table, spec):
     import great_expectations.expectations as gxe
 
     suite = gx.ExpectationSuite(name="content")
+    # Whatever value_range says: beyond FEATURE_MAX the float32 arrays or the scaling statistics
+    # the models embed overflow.
+    for column in spec.feature_columns:
+        if column in table:
+            suite.add_expectation(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=column,
+                    min_value=-number_format.FEATURE_MAX,
+                    max_value=number_format.FEATURE_MAX,
+                    description=(
+                        f"values must be finite, of magnitude at most {number_format.FEATURE_MAX:g} "
+                        "(the models scale them by their float32 variance)"
+                    ),
+                )
+            )
+    if spec_lib.TIME in table:
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=spec_lib.TIME,
+                min_value=-number_format.TIME_STEP_MAX,
+                max_value=number_format.TIME_STEP_MAX,
+                description=f"time steps must have a magnitude of at most {number_format.TIME_STEP_MAX}",
+            )
+        )
     if spec.value_range is not None:
         low, high = spec.value_range
         for column in spec.feature_columns:
@@ -214,6 +245,7 @@ def _content_suite(gx, table, spec):
                         description=f"values must lie in [{low}, {high}]",
                     )
                 )
+    _add_train_labels_check(gxe, suite, table, spec)
     if spec_lib.SEQUENCE not in table:
         return suite
     if spec_lib.TIME in table:
@@ -258,6 +290,28 @@ def _content_suite(gx, table, spec):
     return suite
 
 
+def _add_train_labels_check(gxe, suite, table, spec):
+    """Without declared labels the classes are those of the train split: a label that occurs
+    only in val or test would silently become a class the model never saw in training."""
+    if spec.labels or spec_lib.LABEL not in table or spec_lib.SPLIT not in table:
+        return
+    train_labels = sorted(
+        table.loc[table[spec_lib.SPLIT] == "train", spec_lib.LABEL].dropna().unique().tolist()
+    )
+    if not train_labels:
+        return  # no train split: the split expectations report it
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeInSet(
+            column=spec_lib.LABEL,
+            value_set=train_labels,
+            description=(
+                f"labels must be among those of the train split {train_labels} "
+                "(labels: null takes the classes from train)"
+            ),
+        )
+    )
+
+
 def _check(result: dict, spec, max_examples: int) -> dict:
     """One readable entry per expectation: what was checked, where it failed, example values."""
     config = result["expectation_config"]
@@ -277,6 +331,8 @@ def _check(result: dict, spec, max_examples: int) -> dict:
         example = {"line": _plain(item.get(spec_lib.SOURCE_ROW))}
         if spec_lib.SEQUENCE in item and about != spec_lib.SEQUENCE:
             example["sequence"] = _plain(item.get(spec_lib.SEQUENCE))
+        if about == spec_lib.LABEL and spec_lib.SPLIT in item:
+            example["split"] = _plain(item.get(spec_lib.SPLIT))
         example["value"] = _plain(item.get(column))
         examples.append(example)
     exception = (result.get("exception_info") or {}).get("exception_message")
@@ -310,8 +366,9 @@ def _check(result: dict, spec, max_examples: int) -> dict:
 
 def _describe(example: dict, column: str) -> str:
     text = f"line {example['line']}"
-    if "sequence" in example:
-        text += f" (sequence {example['sequence']})"
+    context = [f"{key} {example[key]}" for key in ("sequence", "split") if key in example]
+    if context:
+        text += f" ({', '.join(context)})"
     value = example["value"]
     if column in DERIVED:
         return f"{text}: {DERIVED[column]} = {value!r}"

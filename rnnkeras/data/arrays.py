@@ -16,6 +16,13 @@ import numpy as np
 
 from rnnkeras.data import spec as spec_lib
 from rnnkeras.data.atomic import atomic_path
+from rnnkeras.data.number_format import (
+    FEATURE_MAX,
+    INTEGER_PATTERN,
+    NUMBER_PATTERN,
+    TIME_STEP_MAX,
+    column_to_numbers,
+)
 
 
 def make_windows(
@@ -114,12 +121,13 @@ def table_to_arrays(table, spec: spec_lib.DatasetSpec, prepare: dict) -> tuple[d
     >>> arrays["train"]["x"].shape, arrays["train"]["y"].shape
     ((1534, 52, 1), (1534, 13))
     """
-    import pandas as pd
-
     table = table.copy()
     features = list(spec.feature_columns)
-    for column in [*features, spec_lib.TIME]:
-        table[column] = pd.to_numeric(table[column])
+    for column in features:
+        table[column] = column_to_numbers(table, column, spec, NUMBER_PATTERN, FEATURE_MAX)
+    table[spec_lib.TIME] = column_to_numbers(
+        table, spec_lib.TIME, spec, INTEGER_PATTERN, TIME_STEP_MAX
+    )
     groups = [
         group.sort_values(spec_lib.TIME)
         for _, group in table.groupby(spec_lib.SEQUENCE, sort=False)
@@ -179,7 +187,13 @@ def _forecasting_arrays(groups, spec, prepare, meta):
 
 
 def _classification_arrays(groups, spec, meta):
-    labels = {str(group[spec_lib.LABEL].iloc[0]) for group in groups}
+    # Without declared labels the classes are those of the train split (validation refuses a
+    # label seen only in val or test, which the model could never have learned).
+    labels = {
+        str(group[spec_lib.LABEL].iloc[0])
+        for group in groups
+        if group[spec_lib.SPLIT].iloc[0] == "train"
+    }
     classes = list(spec.labels) if spec.labels else sorted(labels, key=_natural_key)
     index = {label: i for i, label in enumerate(classes)}
     longest = max(len(group) for group in groups)

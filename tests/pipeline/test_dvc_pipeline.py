@@ -170,7 +170,8 @@ CORRUPTIONS = {
     ),
     "text": (
         lambda text: corrupt_rows(text, with_text),
-        "column 'lpc_08': values must be numbers: 1 bad row(s), e.g. line 23 (sequence 2): 'twelve'",
+        "column 'lpc_08': values must be numbers (ASCII digits, e.g. -1.5e3): 1 bad row(s), "
+        "e.g. line 23 (sequence 2): 'twelve'",
     ),
     "missing column": (
         lambda text: corrupt_rows(text, lambda t: t.drop(columns="lpc_11")),

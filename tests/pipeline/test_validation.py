@@ -1,9 +1,11 @@
 """The Great Expectations suites: every kind of bad input is reported with file, line, column."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkeras.data import prepare_table, spec_from_params
+from rnnkeras.data import prepare_table, spec_from_params, table_to_arrays
+from rnnkeras.data.number_format import FEATURE_MAX
 from rnnkeras.validation import summarize, validate_table
 from tests.pipeline.conftest import classification_params, forecasting_params
 
@@ -50,7 +52,10 @@ def test_text_in_a_numeric_column_is_shown_with_its_value(tiny_vowels_csv):
         return table
 
     failure = only_failure(check(tiny_vowels_csv, corrupt=corrupt))
-    assert "column 'lpc_02': values must be numbers: 2 bad row(s)" in failure
+    assert (
+        "column 'lpc_02': values must be numbers (ASCII digits, e.g. -1.5e3): 2 bad row(s)"
+        in failure
+    )
     assert "line 9 (sequence 1): '1,5'" in failure and "line 11 (sequence 1): 'abc'" in failure
 
 
@@ -137,3 +142,121 @@ def test_spellings_of_missing_are_all_nulls(tiny_vowels_csv, value):
     tiny_vowels_csv.write_text("\n".join(lines) + "\n")
     failure = only_failure(check(tiny_vowels_csv))
     assert "column 'lpc_03': cells must not be empty: 1 bad row(s), e.g. line 6" in failure
+
+
+# Cells pandas' parser refuses (other scripts' digits, odd spaces, words) or parses to values
+# the float32 pipeline cannot hold (infinities, overflowing magnitudes).
+NOT_LOADABLE = [
+    "１.５",  # full-width digits and point
+    "٣",  # Arabic-Indic digit
+    "१२",  # Devanagari digits
+    "²",
+    "\xa01.5",  # no-break space
+    "1_000",
+    "1,5",
+    "0x10",
+    "1.5f",
+    "inf",
+    "-Infinity",
+    "1e400",
+    "1e30",
+    "-3e38",
+]
+LOADABLE = [" 1.5", "1.5 ", "+1.5", "1.", ".5", "-0", "1E-5", "2.5e3", "1e18", "-1e18"]
+
+
+def pandas_loads(value: str) -> bool:
+    """The loader's view, independent of rnnkeras: pandas parses it to a usable float32."""
+    try:
+        number = float(pd.to_numeric(pd.Series([value])).iloc[0])
+    except ValueError:
+        return False
+    return bool(np.isfinite(number) and abs(number) <= FEATURE_MAX)
+
+
+def with_values(csv_path, column, values, first_row=0):
+    table = pd.read_csv(csv_path, dtype=str)
+    for offset, value in enumerate(values):
+        table.loc[first_row + offset, column] = value
+    table.to_csv(csv_path, index=False)
+
+
+def test_the_test_values_split_as_pandas_parses_them():
+    assert not any(pandas_loads(v) for v in NOT_LOADABLE)
+    assert all(pandas_loads(v) for v in LOADABLE)
+
+
+def test_validation_rejects_exactly_what_the_loader_cannot_parse(tiny_vowels_csv):
+    """Non-ASCII digits, infinities and overflowing values fail validation with file, line and
+    column, with `value_range: null` too; everything validation accepts loads."""
+    values = NOT_LOADABLE + LOADABLE
+    with_values(tiny_vowels_csv, "lpc_02", values)
+    params = classification_params(tiny_vowels_csv)
+    params["prepare"]["csv"]["value_range"] = None
+    spec = spec_from_params(params["prepare"])
+    table = prepare_table(spec, params["prepare"])
+    report = validate_table(table, spec, max_examples=len(values))
+    assert not report["success"]
+    flagged = {
+        example["line"]
+        for check in report["checks"]
+        if not check["success"] and check["column"] == "lpc_02"
+        for example in check["examples"]
+    }
+    assert flagged == {line + 2 for line, v in enumerate(values) if not pandas_loads(v)}
+    assert all(f.startswith(f"{tiny_vowels_csv}: column 'lpc_02': ") for f in report["failures"])
+    assert "line 2 (sequence 1): '１.５'" in report["failures"][0]
+    assert any("at most 1e+18" in f and "'1e30'" not in f for f in report["failures"])
+
+    good = prepare_table(spec, params["prepare"])
+    for line in flagged:  # the loader refuses the same cells, naming them
+        good.loc[good.source_row == line, "lpc_02"] = "0.5"
+    passed = validate_table(good, spec)
+    assert passed["success"], passed["failures"]
+    arrays, _ = table_to_arrays(good, spec, params["prepare"])
+    assert np.isfinite(arrays["train"]["x"]).all()
+
+
+@pytest.mark.parametrize("value", NOT_LOADABLE)
+def test_the_loader_refuses_what_validation_refuses_with_line_and_column(tiny_vowels_csv, value):
+    params = classification_params(tiny_vowels_csv)
+    spec = spec_from_params(params["prepare"])
+    table = prepare_table(spec, params["prepare"])
+    table.loc[4, "lpc_07"] = value
+    with pytest.raises(ValueError, match="line 6, column 'lpc_07'.*Received: value="):
+        table_to_arrays(table, spec, params["prepare"])
+
+
+def test_non_ascii_digits_in_the_time_column_are_reported(tiny_series_csv):
+    with_values(tiny_series_csv, "week", ["３"], first_row=40)
+    failures = check(tiny_series_csv, forecasting_params(tiny_series_csv))["failures"]
+    assert any(
+        "column 'week': time steps must be whole numbers (ASCII digits): 1 bad row(s), "
+        "e.g. line 42 (sequence 0): '３'" in f
+        for f in failures
+    ), failures
+
+
+def test_a_label_seen_only_outside_train_names_the_label_and_the_split(tiny_vowels_csv):
+    """`labels: null` takes the classes from train: a label only in test is an error."""
+
+    def corrupt(table):
+        test_sequence = table[table.split == "test"].sequence_id.iloc[0]
+        table.loc[table.sequence_id == test_sequence, "label"] = "10"
+        return table
+
+    params = classification_params(tiny_vowels_csv)
+    params["prepare"]["csv"]["labels"] = None
+    failure = only_failure(check(tiny_vowels_csv, params, corrupt))
+    assert "column 'label': labels must be among those of the train split" in failure
+    assert "split test): '10'" in failure
+
+
+def test_without_declared_labels_the_classes_are_those_of_train(tiny_vowels_csv):
+    params = classification_params(tiny_vowels_csv)
+    params["prepare"]["csv"]["labels"] = None
+    spec = spec_from_params(params["prepare"])
+    table = prepare_table(spec, params["prepare"])
+    assert validate_table(table, spec)["success"]
+    _, meta = table_to_arrays(table, spec, params["prepare"])
+    assert meta["classes"] == [str(i) for i in range(1, 10)]
