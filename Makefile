@@ -13,7 +13,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install install-gpu run test test-fast lint bench serve clean
+.PHONY: install install-gpu run baseline test test-fast lint bench serve clean
 
 install: $(STAMP)
 
@@ -32,6 +32,19 @@ install-gpu: install
 
 run: install
 	$(BIN)/dvc repro
+	@$(MAKE) --no-print-directory baseline BIN=$(BIN)
+
+# The first result of the current commit becomes the DVC experiment `baseline`, so that
+# `dvc exp run` results can be compared with it and never overwrite it (docs/pipeline.md).
+# Only in a git repository with a commit (DVC experiments live in git refs).
+baseline:
+	@if ! git rev-parse --verify -q HEAD >/dev/null 2>&1; then \
+	  echo "baseline: not a git repository with a commit; no DVC experiment saved"; \
+	elif $(BIN)/dvc exp list --name-only | grep -qx baseline; then \
+	  echo "baseline: the experiment 'baseline' of this commit exists; kept as it is"; \
+	else \
+	  $(BIN)/dvc exp save --name baseline; \
+	fi
 
 test: install
 	$(BIN)/python -m pytest -q

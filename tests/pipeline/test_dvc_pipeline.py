@@ -1,6 +1,7 @@
 """End to end: `dvc repro` in a temporary git copy of the project, with tiny parameters."""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -115,7 +116,7 @@ def test_repro_runs_every_stage_and_writes_the_outputs(pipeline):
     metrics = dvc(root, "metrics", "show", "--json")
     assert metrics.returncode == 0 and '"accuracy"' in metrics.stdout, metrics.stderr
     plots = dvc(root, "plots", "show", "--json")
-    assert plots.returncode == 0 and "train_history.csv" in plots.stdout, plots.stderr
+    assert plots.returncode == 0 and '"loss per epoch"' in plots.stdout, plots.stderr
 
 
 def test_a_second_repro_does_nothing(pipeline):
@@ -218,3 +219,32 @@ def test_corrupted_input_stops_at_validate_and_keeps_the_model(pipeline, corrupt
     for name in ("models/model.keras", "metrics/evaluate.json", "export/model_float32.tflite"):
         assert digest(copy / name) == digest(root / name), name
     assert "FAILED" in (copy / "reports/validation.md").read_text()
+
+
+def test_the_first_result_is_kept_as_the_baseline_experiment(pipeline):
+    """`make run` saves its first result as the experiment `baseline`; a later `dvc exp run`
+    neither overwrites it nor leaves `dvc metrics diff` without an old value."""
+    root, _, _ = pipeline
+    copy = root.parent / "baseline"
+    shutil.copytree(root, copy, symlinks=True)
+    make = ["make", "-f", str(REPO / "Makefile"), "baseline", f"BIN={Path(sys.executable).parent}"]
+
+    def save() -> str:
+        result = subprocess.run(
+            make, cwd=copy, env=environment(copy), capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    assert "Experiment has been saved as: baseline" in save()
+    assert "kept as it is" in save()
+    first = json.loads((copy / "metrics/evaluate.json").read_text())
+
+    run = dvc(copy, "exp", "run", "-S", "train.learning_rate=0.03")
+    assert run.returncode == 0, run.stdout + run.stderr
+    diff = dvc(copy, "metrics", "diff", "baseline", "--json")
+    assert diff.returncode == 0, diff.stderr
+    accuracy = json.loads(diff.stdout)["metrics/evaluate.json"]["accuracy"]
+    assert accuracy["old"] == first["accuracy"] and accuracy["new"] is not None
+    shown = dvc(copy, "exp", "show", "--json")
+    assert shown.returncode == 0 and '"baseline"' in shown.stdout, shown.stderr
