@@ -51,9 +51,49 @@ _METRIC_TAG = "rnnkeras.metric_name"
 _VALUE_TAG = "rnnkeras.metric_value"
 _DIRECTION_TAG = "rnnkeras.greater_is_better"
 
+# Where DVC makes the temporary copies it runs experiments in (`dvc exp run --temp`, queue).
+_DVC_EXPERIMENT_COPIES = (".dvc", "tmp", "exps")
+
+# Beside the training checkpoint: the run a resumed training continues.
+_CHECKPOINT_RUN = "mlflow_run.json"
+
+# Rounds of set-then-check of the champion alias; concurrent evaluations settle in one or two.
+_ALIAS_ATTEMPTS = 5
+
+
+def store_folder(project_root: str | Path = ".") -> Path:
+    """The folder whose ``mlflow.db`` holds the project's runs.
+
+    That is ``project_root`` itself, except inside the temporary copy in which DVC runs
+    an experiment (``dvc exp run --temp``, queued experiments): ``<project>/.dvc/tmp/exps/...``.
+    DVC copies only files git tracks there and deletes the copy afterwards, so a store in
+    it would be thrown away with the experiment's runs and registered versions; the
+    project the copy was made from is returned instead.
+
+    Args:
+        project_root: The folder a stage runs in.
+
+    Returns:
+        An absolute path.
+
+    Example:
+
+    >>> store_folder("/srv/project/.dvc/tmp/exps/tmpk3j2")
+    PosixPath('/srv/project')
+    """
+    root = Path(project_root).resolve()
+    parts = root.parts
+    for index in range(len(parts) - len(_DVC_EXPERIMENT_COPIES) + 1):
+        if parts[index : index + len(_DVC_EXPERIMENT_COPIES)] == _DVC_EXPERIMENT_COPIES:
+            return Path(*parts[:index])
+    return root
+
 
 def default_tracking_uri(project_root: str | Path = ".") -> str:
     """The project's embedded store: ``sqlite:///<abs project_root>/mlflow.db``.
+
+    Inside a DVC experiment's temporary copy, the store of the project the copy was
+    made from (see :func:`store_folder`).
 
     Args:
         project_root: Folder that holds ``mlflow.db`` and ``mlartifacts/``.
@@ -66,7 +106,7 @@ def default_tracking_uri(project_root: str | Path = ".") -> str:
     >>> default_tracking_uri("/srv/project")
     'sqlite:////srv/project/mlflow.db'
     """
-    return f"sqlite:///{Path(project_root).resolve() / 'mlflow.db'}"
+    return f"sqlite:///{store_folder(project_root) / 'mlflow.db'}"
 
 
 def artifact_location(tracking_uri: str) -> str | None:
@@ -100,12 +140,19 @@ def artifact_location(tracking_uri: str) -> str | None:
 def configure(project_root: str | Path = ".") -> str:
     """Points MLflow at ``MLFLOW_TRACKING_URI``, else at the project's SQLite store.
 
+    A SQLite store is first checked to still sit where its runs were recorded (see
+    :func:`check_store_location`).
+
     Args:
         project_root: Folder of the embedded store (used only when
             ``MLFLOW_TRACKING_URI`` is unset).
 
     Returns:
         The tracking URI now in use.
+
+    Raises:
+        ValueError: When the SQLite store's artifacts are in another folder (a moved or
+            copied project).
 
     Example:
 
@@ -115,8 +162,62 @@ def configure(project_root: str | Path = ".") -> str:
     import mlflow
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(project_root)
+    check_store_location(uri)
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+def check_store_location(tracking_uri: str) -> None:
+    """Refuses a SQLite store whose experiments keep their artifacts in another folder.
+
+    Each experiment records the absolute path of its artifact folder when it is
+    created, and each run and model version the absolute path of its files. After
+    the project folder is renamed, moved or copied, they still name the old folder:
+    loading ``models:/<name>@champion`` fails with ``No such artifact``, and new runs
+    would write into the old folder (recreating it). Only the experiments rnnkeras
+    creates (artifacts in an ``mlartifacts`` folder) are checked.
+
+    Args:
+        tracking_uri: An MLflow tracking URI; only ``sqlite:///`` stores that exist
+            are checked.
+
+    Raises:
+        ValueError: When an experiment's artifact folder is not the ``mlartifacts/``
+            beside the database.
+
+    Example:
+
+    >>> check_store_location("http://127.0.0.1:5000")  # a server places artifacts itself
+    """
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    expected = artifact_location(tracking_uri)
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    if expected is None or not database.is_file():
+        return
+    import mlflow
+    from mlflow.entities import ViewType
+
+    here = Path(url2pathname(urlparse(expected).path))
+    client = mlflow.MlflowClient(tracking_uri)
+    for experiment in client.search_experiments(view_type=ViewType.ALL):
+        recorded = urlparse(experiment.artifact_location)
+        folder = Path(url2pathname(recorded.path))
+        # resolve(): a link from the old path to the new one makes the two the same folder.
+        if recorded.scheme != "file" or folder.name != here.name:
+            continue
+        if folder == here or folder.resolve() == here.resolve():
+            continue
+        raise ValueError(
+            f"The MLflow store {database} was made in {folder.parent}: experiment "
+            f"'{experiment.name}' keeps its artifacts in {folder}, not beside the database "
+            f"in {here}. The project was moved or copied, and its runs and registered "
+            "models still point at the old folder. Move the project back, link the old "
+            f"path to the new one (`ln -s {here.parent} {folder.parent}`), or start a new "
+            "store here by moving mlflow.db and mlartifacts/ aside (docs/mlflow.md, "
+            f"'Moving a project'). Received: tracking_uri={tracking_uri}"
+        )
 
 
 def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
@@ -246,7 +347,13 @@ def _require_active_run(action: str) -> None:
 
 
 @contextlib.contextmanager
-def start_training_run(params: Mapping[str, Any], seed: int, run_file: str | Path) -> Iterator[Any]:
+def start_training_run(
+    params: Mapping[str, Any],
+    seed: int,
+    run_file: str | Path,
+    checkpoint_dir: str | Path | None = None,
+    setup: str = "",
+) -> Iterator[Any]:
     """Opens the MLflow run of one training and records what it was made from.
 
     The run goes to experiment ``params["mlflow"]["experiment"]`` (default
@@ -258,10 +365,21 @@ def start_training_run(params: Mapping[str, Any], seed: int, run_file: str | Pat
     id goes to ``run_file`` so the later stages can reopen the run with
     :func:`resume_run`.
 
+    With ``checkpoint_dir``, a training that resumes from its checkpoint after a
+    kill continues the run it started in: the run id and ``setup`` are kept in
+    ``checkpoint_dir/mlflow_run.json`` until the training ends well, and a run
+    recorded there that did not finish, in the same experiment and with the same
+    ``setup``, is reopened (tagged ``rnnkeras.resumed``), so one run holds every
+    epoch. A recorded run that cannot be continued (other setup or experiment) is
+    ended as ``KILLED`` if it was still ``RUNNING``.
+
     Args:
         params: The parameters the training uses, e.g. the content of ``params.yaml``.
         seed: The seed passed to ``rnnkeras.seeding.seed_everything``.
         run_file: JSON file to write ``{"run_id", "experiment_id", ...}`` to.
+        checkpoint_dir: The training's checkpoint folder, which survives a kill.
+        setup: Fingerprint of what the checkpoint was trained on; the checkpoint
+            resumes only with the same one.
 
     Yields:
         The active ``mlflow.ActiveRun``; the run ends when the block exits
@@ -280,14 +398,25 @@ def start_training_run(params: Mapping[str, Any], seed: int, run_file: str | Pat
     import mlflow
 
     experiment_name = params.get("mlflow", {}).get("experiment", DEFAULT_EXPERIMENT)
+    record_path = Path(checkpoint_dir) / _CHECKPOINT_RUN if checkpoint_dir is not None else None
     project_run_id = os.environ.get("MLFLOW_RUN_ID")
+    resumed = None
     if project_run_id:
         active = mlflow.start_run(run_id=project_run_id)
     else:
-        active = mlflow.start_run(experiment_id=experiment_id(experiment_name))
+        if record_path is not None:
+            resumed = _unfinished_training_run(record_path, experiment_name, setup)
+        if resumed is not None:
+            active = mlflow.start_run(run_id=resumed.info.run_id)
+        else:
+            active = mlflow.start_run(experiment_id=experiment_id(experiment_name))
     with active as run:
         logged = {name: _param_text(value) for name, value in flatten(params).items()}
         logged["seed"] = str(seed)
+        if resumed is not None:
+            # MLflow refuses to change a logged param; the resumed epochs used the logged ones.
+            logged = {k: v for k, v in logged.items() if k not in resumed.data.params}
+            mlflow.set_tag("rnnkeras.resumed", "true")
         mlflow.log_params(logged)
         tags = {f"version.{name}": version for name, version in package_versions().items()}
         git = git_state()
@@ -305,7 +434,38 @@ def start_training_run(params: Mapping[str, Any], seed: int, run_file: str | Pat
         run_file = Path(run_file)
         run_file.parent.mkdir(parents=True, exist_ok=True)
         run_file.write_text(json.dumps(record, indent=2) + "\n")
+        if record_path is not None:
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            record_path.write_text(json.dumps({**record, "setup": setup}, indent=2) + "\n")
         yield run
+        # Reached only when the training ended well: nothing is left to resume.
+        if record_path is not None:
+            record_path.unlink(missing_ok=True)
+
+
+def _unfinished_training_run(record_path: Path, experiment_name: str, setup: str) -> Any:
+    """The run recorded beside a checkpoint if the training can go on in it, else None."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        record = json.loads(record_path.read_text())
+        run = mlflow.MlflowClient().get_run(record["run_id"])
+    except (OSError, ValueError, KeyError, MlflowException):
+        return None
+    experiment = mlflow.MlflowClient().get_experiment(run.info.experiment_id)
+    if (
+        run.info.status != "FINISHED"
+        and run.info.lifecycle_stage == "active"
+        and experiment.lifecycle_stage == "active"
+        and experiment.name == experiment_name
+        and record.get("setup") == setup
+    ):
+        return run
+    if run.info.status == "RUNNING":
+        # Its process was killed and its checkpoint will not be resumed.
+        mlflow.MlflowClient().set_terminated(run.info.run_id, "KILLED")
+    return None
 
 
 def _param_text(value: Any) -> str:
@@ -315,20 +475,38 @@ def _param_text(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def resume_run(run_file: str | Path) -> Iterator[Any]:
-    """Reopens the training run recorded in ``run_file`` in the configured store.
+def resume_run(
+    run_file: str | Path, stage: str | None = None, params: Mapping[str, Any] | None = None
+) -> Iterator[Any]:
+    """Opens the run in which a later stage (evaluate, export) records its results.
 
-    If that run is no longer in the store (``mlflow.db`` deleted, or
-    ``MLFLOW_TRACKING_URI`` now points elsewhere), a warning is issued and a new
-    run in the same experiment takes its place, tagged
-    ``rnnkeras.missing_train_run`` with the old id, so the stage's results are
-    still recorded.
+    The first time ``stage`` records, it reopens the training run recorded in
+    ``run_file``, so one run holds the whole pipeline, and tags it
+    ``rnnkeras.recorded.<stage>``. When that run already holds a record of
+    ``stage``, or logged other values of ``params`` (e.g. only ``export.quantize``
+    changed, so only export runs again), a new child run of the training run
+    records the stage instead: named after the stage, tagged ``mlflow.parentRunId``
+    and ``rnnkeras.training_run`` with the training run's id, and holding
+    ``params`` and the stage's files alone. The training run thus never shows
+    parameters or files that the stage did not produce in it.
+
+    If the training run is not in the store (``mlflow.db`` deleted, or
+    ``MLFLOW_TRACKING_URI`` now points elsewhere) or was deleted in MLflow, a
+    warning is issued and a new run in the same experiment takes its place,
+    tagged ``rnnkeras.missing_train_run`` with the old id, so the stage's results
+    are still recorded. If its experiment was deleted, the warning says so and
+    the experiment is restored, with its runs, as the train stage does.
 
     Args:
         run_file: The JSON file written by :func:`start_training_run`.
+        stage: Name of the stage that records, e.g. ``"export"``.
+        params: The parameters the stage reads, e.g. ``{"export": {...}}``.
 
     Yields:
         The active ``mlflow.ActiveRun``.
+
+    Raises:
+        ValueError: When ``run_file`` is missing or holds no ``run_id``.
 
     Example:
 
@@ -337,10 +515,12 @@ def resume_run(run_file: str | Path) -> Iterator[Any]:
     >>> _ = configure(root)
     >>> with start_training_run({}, 1, root / "run.json") as first:
     ...     pass
-    >>> with resume_run(root / "run.json") as again:
+    >>> with resume_run(root / "run.json", "evaluate") as again:
     ...     same = again.info.run_id == first.info.run_id
-    >>> same
-    True
+    >>> with resume_run(root / "run.json", "evaluate") as rerun:
+    ...     child = rerun.data.tags["mlflow.parentRunId"] == first.info.run_id
+    >>> same, child
+    (True, True)
     """
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -354,22 +534,52 @@ def resume_run(run_file: str | Path) -> Iterator[Any]:
             "resume_run expects the JSON file written by start_training_run, with a "
             f"`run_id` ({error}). Run the train stage first. Received: run_file={run_file}"
         ) from None
+    client = mlflow.MlflowClient()
     try:
-        mlflow.MlflowClient().get_run(run_id)
+        training = client.get_run(run_id)
     except MlflowException:
+        training = None
+    if training is not None:
+        experiment = client.get_experiment(training.info.experiment_id)
+        if experiment.lifecycle_stage == "deleted":
+            warnings.warn(
+                f"The experiment '{experiment.name}' of MLflow run {run_id} was deleted; "
+                "restoring it, with its runs, to record this stage.",
+                stacklevel=3,
+            )
+            client.restore_experiment(experiment.experiment_id)
+            training = client.get_run(run_id)
+    stage_params = {name: _param_text(value) for name, value in flatten(params or {}).items()}
+    stage_tags = {"rnnkeras.stage": stage} if stage else {}
+    if training is None or training.info.lifecycle_stage == "deleted":
+        where = "not in" if training is None else "deleted in"
         warnings.warn(
-            f"MLflow run {run_id} from {run_file} is not in {mlflow.get_tracking_uri()}; "
+            f"MLflow run {run_id} from {run_file} is {where} {mlflow.get_tracking_uri()}; "
             "recording this stage in a new run.",
             stacklevel=3,
         )
         name = record.get("experiment_name", DEFAULT_EXPERIMENT)
         active = mlflow.start_run(
             experiment_id=experiment_id(name),
-            tags={"rnnkeras.missing_train_run": run_id},
+            tags={**stage_tags, "rnnkeras.missing_train_run": run_id},
+        )
+    elif stage and (
+        f"rnnkeras.recorded.{stage}" in training.data.tags
+        or any(training.data.params.get(k, v) != v for k, v in stage_params.items())
+    ):
+        active = mlflow.start_run(
+            experiment_id=training.info.experiment_id,
+            run_name=stage,
+            parent_run_id=run_id,
+            tags={**stage_tags, "rnnkeras.training_run": run_id},
         )
     else:
+        stage_params = {k: v for k, v in stage_params.items() if k not in training.data.params}
         active = mlflow.start_run(run_id=run_id)
     with active as run:
+        mlflow.log_params(stage_params)
+        if stage and run.info.run_id == run_id:
+            mlflow.set_tag(f"rnnkeras.recorded.{stage}", "true")
         yield run
 
 
@@ -574,30 +784,156 @@ def _serving_requirements() -> list[str]:
     ]
 
 
+def _comparable(version: Any, metric_name: str, greater_is_better: bool) -> float | None:
+    """A version's value of ``metric_name`` if it was ranked the same way, else None."""
+    tags = version.tags
+    direction = tags.get(_DIRECTION_TAG, str(greater_is_better).lower())
+    if tags.get(_METRIC_TAG) != metric_name or direction != str(greater_is_better).lower():
+        return None
+    try:
+        value = float(tags[_VALUE_TAG])
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _champion_decision(
-    champion: Any,
+    holder: Any,
+    versions: Iterable[Any],
+    metric_name: str,
+    greater_is_better: bool,
+    alias: str,
+) -> tuple[int | None, str]:
+    """The version the alias should name: the best of the comparable versions.
+
+    Ties go to the older version, so an equal score never moves the alias. A holder
+    scored otherwise (another metric, or none) keeps the alias: None is returned.
+    """
+    if holder is not None and _comparable(holder, metric_name, greater_is_better) is None:
+        return None, (
+            f"version {holder.version} (alias '{alias}') was not scored on {metric_name}, "
+            "so the two cannot be compared"
+        )
+    scored = {
+        int(v.version): value
+        for v in versions
+        if (value := _comparable(v, metric_name, greater_is_better)) is not None
+    }
+    if not scored:
+        return None, f"no version has a finite {metric_name}"
+    sign = 1.0 if greater_is_better else -1.0
+    best = max(sorted(scored), key=lambda number: sign * scored[number])
+    return best, f"version {best} has the best {metric_name}={scored[best]:.6g}"
+
+
+def register_version(
+    model_uri: str,
+    registered_name: str,
     metric_name: str,
     metric_value: float,
     greater_is_better: bool,
-    alias: str,
-) -> tuple[bool, str]:
-    if not math.isfinite(metric_value):
-        return False, f"{metric_name}={metric_value} is not a finite number"
-    if champion is None:
-        return True, f"no version held alias '{alias}'"
-    held = f"version {champion.version} (alias '{alias}')"
-    if champion.tags.get(_METRIC_TAG) != metric_name or _VALUE_TAG not in champion.tags:
-        return (
-            False,
-            f"{held} was not scored on {metric_name}, so the two cannot be compared",
-        )
-    previous = float(champion.tags[_VALUE_TAG])
-    better = metric_value > previous if greater_is_better else metric_value < previous
-    verdict = "beats" if better else "does not beat"
-    return (
-        better,
-        f"{metric_name}={metric_value:.6g} {verdict} {previous:.6g} of {held}",
+    alias: str = "champion",
+) -> dict[str, Any]:
+    """Registers a logged model as a new version and points ``alias`` at the best version.
+
+    The new version carries ``metric_name``, ``metric_value`` and the direction as
+    tags. Then ``alias`` moves to the best version of all those scored on the same
+    metric in the same direction (ties go to the older one), unless its holder was
+    scored otherwise: then it stays. Choosing among all versions, instead of
+    comparing the new one with the holder read before registering, gives the same
+    champion in any order of concurrent evaluations against one store: each one
+    re-reads the alias after setting it and corrects a holder that a slower
+    evaluation set from an older view.
+
+    Args:
+        model_uri: URI of the logged model, e.g. ``models:/m-...``.
+        registered_name: Name of the registered model.
+        metric_name: Evaluation metric that ranks versions, e.g. ``"test.mae"``.
+        metric_value: This model's value of it.
+        greater_is_better: True for accuracy-like metrics, False for errors.
+        alias: Alias of the best version.
+
+    Returns:
+        ``{"version", "promoted", "reason", "alias", "model_uri",
+        "previous_version", "run_id"}``; ``promoted`` says whether this version holds
+        the alias afterwards, ``previous_version`` names the holder before (or None).
+
+    Raises:
+        ValueError: Without an active run.
+
+    Example:
+
+    >>> import tempfile, mlflow
+    >>> _ = configure(tempfile.mkdtemp())
+    >>> class Identity(mlflow.pyfunc.PythonModel):
+    ...     def predict(self, context, model_input):
+    ...         return model_input
+    >>> with start_training_run({}, 0, tempfile.mktemp()):
+    ...     info = mlflow.pyfunc.log_model(name="model", python_model=Identity())
+    ...     result = register_version(info.model_uri, "demo", "test.mae", 0.5, False)
+    >>> result["version"], result["promoted"]
+    (1, True)
+    """
+    import mlflow
+
+    _require_active_run("register_version")
+    metric_value = float(metric_value)
+    client = mlflow.MlflowClient()
+    previous = _alias_holder(client, registered_name, alias)
+    version = mlflow.register_model(
+        model_uri,
+        registered_name,
+        tags={
+            _METRIC_TAG: metric_name,
+            _VALUE_TAG: repr(metric_value),
+            _DIRECTION_TAG: str(greater_is_better).lower(),
+        },
     )
+    number = int(version.version)
+    holder = previous
+    # Set, then check: a concurrent evaluation may have set the alias from an older view.
+    for _ in range(_ALIAS_ATTEMPTS):
+        versions = client.search_model_versions(f"name='{registered_name}'")
+        best, reason = _champion_decision(holder, versions, metric_name, greater_is_better, alias)
+        if best is None or (holder is not None and int(holder.version) == best):
+            break
+        client.set_registered_model_alias(registered_name, alias, str(best))
+        holder = _alias_holder(client, registered_name, alias)
+    promoted = holder is not None and int(holder.version) == number
+    if not math.isfinite(metric_value):
+        reason = f"{metric_name}={metric_value} is not a finite number; {reason}"
+    elif promoted:
+        beaten = _comparable(previous, metric_name, greater_is_better) if previous else None
+        reason = (
+            f"no version held alias '{alias}'"
+            if beaten is None
+            else f"{metric_name}={metric_value:.6g} beats {beaten:.6g} of version "
+            f"{previous.version} (alias '{alias}')"
+        )
+    elif holder is not None and best is not None:
+        held = _comparable(holder, metric_name, greater_is_better)
+        reason = (
+            f"{metric_name}={metric_value:.6g} does not beat {held:.6g} of version "
+            f"{holder.version} (alias '{alias}')"
+        )
+    return {
+        "version": number,
+        "promoted": promoted,
+        "reason": reason,
+        "alias": alias,
+        "model_uri": f"models:/{registered_name}/{number}",
+        "previous_version": int(previous.version) if previous is not None else None,
+        "run_id": mlflow.active_run().info.run_id,
+    }
+
+
+def _alias_holder(client: Any, registered_name: str, alias: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(registered_name, alias)
+    except MlflowException:
+        return None
 
 
 def log_and_register_model(
@@ -615,10 +951,8 @@ def log_and_register_model(
     ``tensorflow`` flavor), with a tensor signature and ``input_example``, so
     ``mlflow models serve -m models:/<name>@<alias>`` loads it with TensorFlow
     alone: the serving environment needs neither rnnkeras nor the Keras classes
-    of its layers. The new version carries ``metric_name`` and ``metric_value``
-    as tags. The alias moves to it only if no version holds the alias yet, or
-    the holder was scored on the same metric and the new value is strictly
-    better; otherwise the alias stays where it is.
+    of its layers. :func:`register_version` then registers it and points the
+    alias at the best comparable version.
 
     Args:
         model: A built Keras model with one input and one output.
@@ -630,9 +964,7 @@ def log_and_register_model(
         alias: Alias of the best version.
 
     Returns:
-        ``{"version", "promoted", "reason", "alias", "model_uri",
-        "previous_version", "run_id"}``; ``model_uri`` names this version,
-        ``previous_version`` the alias holder before the call (or None).
+        What :func:`register_version` returns; ``model_uri`` names this version.
 
     Example:
 
@@ -646,7 +978,6 @@ def log_and_register_model(
     (1, True)
     """
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     _require_active_run("log_and_register_model")
     signature = model_signature(model)
@@ -668,31 +999,6 @@ def log_and_register_model(
         input_example=example,
         pip_requirements=_serving_requirements(),
     )
-    client = mlflow.MlflowClient()
-    try:
-        champion = client.get_model_version_by_alias(registered_name, alias)
-    except MlflowException:
-        champion = None
-    version = mlflow.register_model(
-        info.model_uri,
-        registered_name,
-        tags={
-            _METRIC_TAG: metric_name,
-            _VALUE_TAG: repr(metric_value),
-            _DIRECTION_TAG: str(greater_is_better).lower(),
-        },
+    return register_version(
+        info.model_uri, registered_name, metric_name, metric_value, greater_is_better, alias
     )
-    promoted, reason = _champion_decision(
-        champion, metric_name, metric_value, greater_is_better, alias
-    )
-    if promoted:
-        client.set_registered_model_alias(registered_name, alias, version.version)
-    return {
-        "version": int(version.version),
-        "promoted": promoted,
-        "reason": reason,
-        "alias": alias,
-        "model_uri": f"models:/{registered_name}/{version.version}",
-        "previous_version": int(champion.version) if champion is not None else None,
-        "run_id": mlflow.active_run().info.run_id,
-    }

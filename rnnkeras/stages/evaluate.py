@@ -8,8 +8,8 @@ from rnnkeras.stages import entry, paths
 
 def run(params: dict, root: Path = Path(".")) -> None:
     """Scores models/model.keras on the test split, writes metrics/evaluate.json,
-    reports/predictions.csv and reports/plots/, logs them to the training's MLflow run and
-    registers the model (the alias moves only if it beats the current holder)."""
+    reports/predictions.csv and reports/plots/, logs them to the training's MLflow run (a
+    rerun: to a child run of it) and registers the model (the alias names the best version)."""
     import keras
     import numpy as np
 
@@ -74,23 +74,27 @@ def run(params: dict, root: Path = Path(".")) -> None:
             evaluation.write_confusion_plot(
                 metrics["confusion"], meta["classes"], tmp / "confusion_matrix.png"
             )
+    mlflow_params = params.get("mlflow", {})
+    registry_params = {
+        "registered_model": mlflow_params.get("registered_model", "rnnkeras"),
+        "alias": mlflow_params.get("alias", "champion"),
+    }
     tracking.configure(root)
-    with tracking.resume_run(root / paths.MLFLOW_RUN):
+    with tracking.resume_run(root / paths.MLFLOW_RUN, "evaluate", {"mlflow": registry_params}):
         tracking.log_metrics(
             {f"test.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
         )
         tracking.log_artifacts(
             [root / paths.METRICS, root / paths.PREDICTIONS, root / paths.PLOTS], "evaluation"
         )
-        mlflow_params = params.get("mlflow", {})
         registry = tracking.log_and_register_model(
             model,
             input_example=test["x"][:5],
-            registered_name=mlflow_params.get("registered_model", "rnnkeras"),
+            registered_name=registry_params["registered_model"],
             metric_name=f"test.{headline[0]}",
             metric_value=metrics[headline[0]],
             greater_is_better=headline[1],
-            alias=mlflow_params.get("alias", "champion"),
+            alias=registry_params["alias"],
         )
     with atomic_path(root / paths.REGISTRY) as tmp:
         tmp.write_text(json.dumps(registry, indent=2) + "\n")

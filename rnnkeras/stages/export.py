@@ -10,8 +10,8 @@ def run(params: dict, root: Path = Path(".")) -> None:
     """Exports models/model.keras to export/saved_model/ (TensorFlow Serving layout) and
     export/model_<quantize>.tflite for each `export.quantize` mode (int8 calibrated on the
     training inputs), writes the parity report reports/export.{json,md} on the test split,
-    logs everything to the training's MLflow run, and fails if an export misses its
-    documented parity threshold."""
+    logs everything to the training's MLflow run (a rerun: to a child run of it), and fails
+    if an export misses its documented parity threshold."""
     import keras
 
     from rnnkeras import tracking
@@ -52,7 +52,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
         strict=False,
     )
     tracking.configure(root)
-    with tracking.resume_run(root / paths.MLFLOW_RUN):
+    with tracking.resume_run(root / paths.MLFLOW_RUN, "export", {"export": export}):
         tracking.log_artifacts(
             [*sorted(out.iterdir()), report_path, report_path.with_suffix(".md")],
             artifact_path="export",

@@ -33,15 +33,14 @@ def test_logged_model_predicts_like_keras_and_needs_no_keras_classes(store, tmp_
     np.testing.assert_allclose(
         served.predict(windows), model.predict(windows, verbose=0), atol=1e-6
     )
-    spec = served.metadata.signature.inputs.to_dict()[0]["tensor-spec"]
-    assert spec == {"dtype": "float32", "shape": (-1, 10, 2)}
+    assert served.metadata.metadata == {"input_shape": [-1, 10, 2], "input_dtype": "float32"}
 
     local = Path(
         mlflow.artifacts.download_artifacts(result["model_uri"], dst_path=str(tmp_path / "m"))
     )
     mlmodel = (local / "MLmodel").read_text()
-    assert "loader_module: mlflow.tensorflow" in mlmodel
-    assert "model_type: tf2-module" in mlmodel
+    assert "loader_module: mlflow.pyfunc.loaders.code_model" in mlmodel
+    assert (local / "artifacts" / "saved_model" / "saved_model.pb").exists()
     assert not list(local.rglob("*.keras"))
     for name in ("MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml"):
         assert "rnnkeras" not in (local / name).read_text()
@@ -67,7 +66,7 @@ def test_variable_length_model_accepts_any_number_of_steps(store, tmp_path):
             model, padded, "vowels", "test.accuracy", 0.9, greater_is_better=True
         )
     served = mlflow.pyfunc.load_model(result["model_uri"])
-    assert served.metadata.signature.inputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, -1, 3)
+    assert served.metadata.metadata["input_shape"] == [-1, -1, 3]
     longer = np.concatenate([padded, padded[:, :5]], axis=1)
     for batch in (padded, longer):
         eager = keras.ops.convert_to_numpy(model(batch))
@@ -96,43 +95,53 @@ def test_alias_moves_only_to_a_better_model(store, tmp_path):
     assert float(tags["rnnkeras.metric_value"]) == 0.7
 
 
-def champion(version, tags):
-    return SimpleNamespace(version=str(version), tags=tags)
+def version(number, name="acc", value=None, greater_is_better=True):
+    tags = {"rnnkeras.metric_name": name, "rnnkeras.greater_is_better": str(greater_is_better)}
+    if value is not None:
+        tags["rnnkeras.metric_value"] = repr(value)
+    return SimpleNamespace(version=str(number), tags={k: v.lower() for k, v in tags.items()})
 
 
 @pytest.mark.parametrize(
-    ("holder", "value", "greater_is_better", "promoted", "reason"),
+    ("holder", "versions", "greater_is_better", "best", "reason"),
     [
-        (None, 0.8, True, True, "no version held"),
+        (None, [version(1, value=0.8)], True, 1, "version 1 has the best acc=0.8"),
+        (version(1, value=0.7), [version(1, value=0.7), version(2, value=0.8)], True, 2, "best"),
+        (version(1, value=0.9), [version(1, value=0.9), version(2, value=0.8)], True, 1, "best"),
+        (None, [version(1, value=0.5), version(2, value=0.5)], True, 1, "best"),
         (
-            champion(2, {"rnnkeras.metric_name": "acc", "rnnkeras.metric_value": "0.7"}),
-            0.8,
-            True,
-            True,
-            "beats",
-        ),
-        (
-            champion(2, {"rnnkeras.metric_name": "acc", "rnnkeras.metric_value": "0.9"}),
-            0.8,
-            True,
+            None,
+            [
+                version(1, value=0.5, greater_is_better=False),
+                version(2, value=0.2, greater_is_better=False),
+            ],
             False,
-            "does not beat",
+            2,
+            "best acc=0.2",
         ),
-        (
-            champion(2, {"rnnkeras.metric_name": "mae", "rnnkeras.metric_value": "0.1"}),
-            0.8,
-            True,
-            False,
-            "cannot be compared",
-        ),
-        (champion(2, {}), 0.8, True, False, "cannot be compared"),
-        (None, float("nan"), True, False, "not a finite number"),
+        (version(1, "mae", 0.1), [version(2, value=0.8)], True, None, "cannot be compared"),
+        (version(1), [version(2, value=0.8)], True, None, "cannot be compared"),
+        (None, [version(1, value=0.9, greater_is_better=False)], True, None, "no version has"),
+        (None, [version(1, value=float("nan"))], True, None, "no version has a finite acc"),
+        (None, [version(1, "mae", 0.1), version(2, value=0.3)], True, 2, "best acc=0.3"),
     ],
 )
-def test_champion_decision(holder, value, greater_is_better, promoted, reason):
-    decision = tracking._champion_decision(holder, "acc", value, greater_is_better, "champion")
-    assert decision[0] is promoted
+def test_champion_decision_picks_the_best_comparable_version(
+    holder, versions, greater_is_better, best, reason
+):
+    decision = tracking._champion_decision(holder, versions, "acc", greater_is_better, "champion")
+    assert decision[0] == best
     assert reason in decision[1]
+
+
+def test_a_model_that_scored_nan_is_registered_but_not_promoted(store, tmp_path):
+    model = forecaster(window=4, features=1)
+    example = np.zeros((1, 4, 1), "float32")
+    with tracking.start_training_run({}, 0, tmp_path / "run.json"):
+        first = tracking.log_and_register_model(model, example, "m", "test.mae", 0.5, False)
+        nan = tracking.log_and_register_model(model, example, "m", "test.mae", np.nan, False)
+    assert first["promoted"] and not nan["promoted"] and nan["version"] == 2
+    assert "not a finite number" in nan["reason"]
 
 
 def test_wrongly_shaped_example_is_refused_before_anything_is_logged(store, tmp_path):

@@ -278,3 +278,135 @@ def test_logging_without_a_run_is_an_error_not_a_new_run(store):
 
 def test_flatten_nested_params():
     assert tracking.flatten({"a": {"b": {"c": 1}}, "d": [1, 2]}) == {"a.b.c": 1, "d": [1, 2]}
+
+
+def test_a_dvc_experiment_copy_records_into_the_project_store(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    for copy in (".dvc/tmp/exps/tmpk3j2", ".dvc/tmp/exps/run/tmpq9", ".dvc/tmp/exps/tmpk/sub"):
+        (project / copy).mkdir(parents=True)
+        # mlflow.set_tracking_uri exports the URI it is given as MLFLOW_TRACKING_URI.
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        assert tracking.store_folder(project / copy) == project
+        assert tracking.configure(project / copy) == f"sqlite:///{project / 'mlflow.db'}"
+    assert tracking.store_folder(project / ".dvc") == project / ".dvc"
+    assert tracking.store_folder(project) == project
+
+
+def test_resume_run_of_a_deleted_run_records_a_new_one(store, tmp_path):
+    import mlflow
+
+    run_file = tmp_path / "run.json"
+    with tracking.start_training_run({"mlflow": {"experiment": "co2"}}, 0, run_file) as train:
+        pass
+    mlflow.MlflowClient().delete_run(train.info.run_id)
+    with pytest.warns(UserWarning, match="deleted in"), tracking.resume_run(run_file) as run:
+        tracking.log_metrics({"mae": 1.5})
+    recorded = mlflow.get_run(run.info.run_id)
+    assert run.info.run_id != train.info.run_id
+    assert recorded.info.status == "FINISHED"
+    assert recorded.data.tags["rnnkeras.missing_train_run"] == train.info.run_id
+    assert recorded.data.metrics == {"mae": 1.5}
+    assert mlflow.get_experiment(recorded.info.experiment_id).name == "co2"
+    assert mlflow.get_run(train.info.run_id).info.lifecycle_stage == "deleted"
+
+
+def test_resume_run_of_a_deleted_experiment_restores_it(store, tmp_path):
+    import mlflow
+
+    run_file = tmp_path / "run.json"
+    with tracking.start_training_run({"mlflow": {"experiment": "co2"}}, 0, run_file) as train:
+        pass
+    mlflow.MlflowClient().delete_experiment(train.info.experiment_id)
+    expected = pytest.warns(UserWarning, match="'co2'.*was deleted; restoring it")
+    with expected, tracking.resume_run(run_file) as run:
+        tracking.log_metrics({"mae": 1.5})
+    assert run.info.run_id == train.info.run_id
+    recorded = mlflow.get_run(train.info.run_id)
+    assert recorded.info.lifecycle_stage == "active" and recorded.data.metrics == {"mae": 1.5}
+    assert mlflow.get_experiment(train.info.experiment_id).lifecycle_stage == "active"
+
+
+def test_a_rerun_of_a_later_stage_records_into_a_child_run(store, tmp_path):
+    import mlflow
+
+    run_file = tmp_path / "run.json"
+    both = {"export": {"quantize": ["none", "float16"]}}
+    with tracking.start_training_run({"train": {"units": 4}, **both}, 0, run_file) as train:
+        pass
+    files = tmp_path / "export"
+    files.mkdir()
+    for name in ("model_float32.tflite", "model_float16.tflite"):
+        (files / name).write_bytes(b"tflite")
+    with tracking.resume_run(run_file, "export", both) as first:
+        tracking.log_artifacts(sorted(files.iterdir()), "export")
+    (files / "model_float16.tflite").unlink()
+    only_none = {"export": {"quantize": ["none"]}}
+    with tracking.resume_run(run_file, "export", only_none) as second:
+        tracking.log_artifacts(sorted(files.iterdir()), "export")
+    with tracking.resume_run(run_file, "export", only_none) as third:
+        pass
+
+    client = mlflow.MlflowClient()
+    assert first.info.run_id == train.info.run_id
+    exported = {a.path for a in client.list_artifacts(train.info.run_id, "export")}
+    assert exported == {"export/model_float32.tflite", "export/model_float16.tflite"}
+    assert mlflow.get_run(train.info.run_id).data.params["export.quantize"] == '["none", "float16"]'
+    for rerun in (second, third):
+        child = mlflow.get_run(rerun.info.run_id)
+        assert rerun.info.run_id != train.info.run_id
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == train.info.run_id
+        assert child.data.tags["rnnkeras.training_run"] == train.info.run_id
+        assert child.data.tags["mlflow.runName"] == "export"
+        assert child.data.params == {"export.quantize": '["none"]'}
+    children = {a.path for a in client.list_artifacts(second.info.run_id, "export")}
+    assert children == {"export/model_float32.tflite"}
+
+
+def test_a_stage_records_into_the_training_run_once(store, tmp_path):
+    import mlflow
+
+    run_file = tmp_path / "run.json"
+    registry = {"mlflow": {"registered_model": "m", "alias": "champion"}}
+    with tracking.start_training_run({}, 0, run_file) as train:
+        pass
+    with tracking.resume_run(run_file, "evaluate", registry) as first:
+        pass
+    with tracking.resume_run(run_file, "export", {"export": {"quantize": ["none"]}}) as other:
+        pass
+    with tracking.resume_run(run_file, "evaluate", registry) as again:
+        pass
+    assert first.info.run_id == other.info.run_id == train.info.run_id
+    assert again.info.run_id != train.info.run_id
+    params = mlflow.get_run(train.info.run_id).data.params
+    assert params["mlflow.registered_model"] == "m" and params["export.quantize"] == '["none"]'
+
+
+def test_a_moved_project_is_refused_with_what_to_do(store, tmp_path, monkeypatch):
+    with tracking.start_training_run({}, 0, tmp_path / "run.json"):
+        pass
+    moved = tmp_path / "renamed"
+    store.rename(moved)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # set by the store's configure()
+    expected = rf"made in {store}.*ln -s {moved} {store}.*Received: tracking_uri=sqlite:///{moved}"
+    with pytest.raises(ValueError, match=expected):
+        tracking.configure(moved)
+    assert not store.exists()
+
+    store.symlink_to(moved)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking.configure(moved) == f"sqlite:///{moved / 'mlflow.db'}"
+
+
+def test_a_copied_project_is_refused_too(store, tmp_path, monkeypatch):
+    import shutil
+
+    with tracking.start_training_run({}, 0, tmp_path / "run.json"):
+        pass
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    with pytest.raises(ValueError, match="moved or copied"):
+        tracking.configure(copy)
+    assert tracking.configure(store) == f"sqlite:///{store / 'mlflow.db'}"
