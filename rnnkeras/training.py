@@ -9,6 +9,7 @@ but is not bit-identical to an uninterrupted one (the data-shuffling random stat
 
 import hashlib
 import json
+import types
 from pathlib import Path
 
 import keras
@@ -82,6 +83,28 @@ def fingerprint(*parts) -> str:
             digest.update(np.ascontiguousarray(part).tobytes())
         else:
             digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def source_fingerprint(*modules: types.ModuleType) -> str:
+    """A short hash of the source files of modules and packages (a package: all its `.py` files).
+
+    Part of the training setup, so that a checkpoint made by other code — another model
+    builder, layer or training loop — is not resumed.
+
+    Example:
+
+    >>> import rnnkeras.models, rnnkeras.layers
+    >>> len(source_fingerprint(rnnkeras.models, rnnkeras.layers))
+    16
+    """
+    digest = hashlib.sha256()
+    for module in modules:
+        path = Path(module.__file__)
+        files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+        for file in files:
+            digest.update(f"{module.__name__}/{file.relative_to(path.parent)}".encode())
+            digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -178,6 +201,9 @@ def fit_resumable(
         `(model, history)` where `history` lists one dict of logs per epoch, resumed
         epochs included. The checkpoint folder is left with `state.json` marked complete.
 
+    Raises:
+        ValueError: if `train["epochs"]` is not an integer ≥ 1.
+
     Example:
 
     >>> import tempfile
@@ -191,7 +217,9 @@ def fit_resumable(
     >>> [h["epoch"] for h in history]
     [1, 2, 3]
     """
-    epochs = int(train["epochs"])
+    epochs = train["epochs"]
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"train.epochs must be an integer ≥ 1. Received: train.epochs={epochs!r}")
     model, history = read_resumable(checkpoint_dir, setup)
     if model is None:
         model = build()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rnnkeras.params import load_params
 from rnnkeras.stages import paths
+from rnnkeras.stages.outputs import remove_leftovers
 
 QUIET_TOOLS = {
     "DVC_NO_ANALYTICS": "1",
@@ -28,14 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_stage(stage: Callable[[dict, Path], int | None], args: argparse.Namespace) -> int:
     """Runs `stage(params, root)` and returns a process exit code.
 
-    A `ValueError` (bad parameters or data, always worded for the user) is printed without a
-    traceback and gives exit code 1; a stage may also return a non-zero code itself.
+    The parameters are checked whole before the stage starts; then temporary files that an
+    interrupted stage left behind are removed. A `ValueError` (bad parameters or data, always
+    worded for the user) is printed without a traceback and gives exit code 1; a stage may
+    also return a non-zero code itself.
     """
     for name, value in QUIET_TOOLS.items():
         os.environ.setdefault(name, value)
     root = Path(args.root)
     try:
         params = load_params(Path(args.params) if args.params else root / paths.PARAMS)
+        for leftover in remove_leftovers(root):
+            print(f"Removed {leftover.relative_to(root)}, left by an interrupted stage.")
         return int(stage(params, root) or 0)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
