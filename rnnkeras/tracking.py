@@ -20,7 +20,9 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -722,7 +724,13 @@ def _tensor_shape(shape: Any, what: str) -> tuple[int | None, ...]:
 
 
 def model_signature(model: keras.Model) -> Any:
-    """The MLflow tensor signature of a single-input, single-output Keras model.
+    """The MLflow signature the served model is logged with: its output tensor only.
+
+    The input is left out on purpose. MLflow enforces a logged input schema before
+    the model runs, in its own words, and lets ``null``, ``NaN`` and ``1e309``
+    through; the served model (``rnnkeras/served_model.py``) checks each batch
+    itself instead and names the cause. The input's shape and dtype are recorded in
+    the logged model's metadata (:func:`input_metadata`).
 
     The batch dimension and any dimension the model leaves open (e.g. the time
     axis of a variable-length model) are ``-1``.
@@ -731,49 +739,42 @@ def model_signature(model: keras.Model) -> Any:
         model: A built Keras model with one input and one output.
 
     Returns:
-        An ``mlflow.models.ModelSignature`` of ``TensorSpec`` inputs and outputs.
+        An ``mlflow.models.ModelSignature`` with a ``TensorSpec`` output and no input.
 
     Example:
 
     >>> import keras
-    >>> model = keras.Sequential([keras.Input((12, 1)), keras.layers.LSTM(4), keras.layers.Dense(1)])
-    >>> model_signature(model).inputs.to_dict()[0]["tensor-spec"]["shape"]
-    (-1, 12, 1)
+    >>> model = keras.Sequential([keras.Input((12, 1)), keras.layers.LSTM(4), keras.layers.Dense(3)])
+    >>> model_signature(model).outputs.to_dict()[0]["tensor-spec"]["shape"]
+    (-1, 3)
     """
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    def spec(shape: tuple[int | None, ...], dtype: str) -> Any:
-        return Schema([TensorSpec(np.dtype(dtype), tuple(-1 if d is None else d for d in shape))])
+    _tensor_shape(model.input_shape, "input")
+    shape = _tensor_shape(model.output_shape, "output")
+    dtype = keras.backend.standardize_dtype(model.outputs[0].dtype)
+    if dtype in ("float16", "bfloat16"):
+        # The served SavedModel is the float32 twin of a mixed-precision model.
+        dtype = "float32"
+    output = TensorSpec(np.dtype(dtype), tuple(-1 if d is None else d for d in shape))
+    return ModelSignature(inputs=None, outputs=Schema([output]))
 
-    input_shape = _tensor_shape(model.input_shape, "input")
-    output_shape = _tensor_shape(model.output_shape, "output")
-    return ModelSignature(
-        inputs=spec(input_shape, model.inputs[0].dtype),
-        outputs=spec(output_shape, model.outputs[0].dtype),
-    )
 
+def input_metadata(model: keras.Model) -> dict[str, Any]:
+    """The input a served model expects, as recorded in its MLflow metadata.
 
-def _serving_module(model: keras.Model) -> Any:
-    """The model's forward pass as a ``tf.Module`` whose SavedModel needs no rnnkeras.
+    Example:
 
-    The graph is traced once with a batch dimension of ``None``; loading it takes
-    TensorFlow alone, not the Python classes of the layers.
+    >>> import keras
+    >>> input_metadata(keras.Sequential([keras.Input((None, 3)), keras.layers.Dense(1)]))
+    {'input_shape': [-1, -1, 3], 'input_dtype': 'float32'}
     """
-    import tensorflow as tf
-
-    spec = tf.TensorSpec(model.input_shape, model.inputs[0].dtype, name="inputs")
-
-    class ServingModule(tf.Module):
-        def __init__(self) -> None:
-            super().__init__(name="rnnkeras_serving")
-            self.model = model
-
-        @tf.function(input_signature=[spec])
-        def __call__(self, inputs):
-            return self.model(inputs, training=False)
-
-    return ServingModule()
+    shape = _tensor_shape(model.input_shape, "input")
+    return {
+        "input_shape": [-1 if size is None else size for size in shape],
+        "input_dtype": np.dtype(model.inputs[0].dtype).name,
+    }
 
 
 def _serving_requirements() -> list[str]:
@@ -947,12 +948,16 @@ def log_and_register_model(
 ) -> dict[str, Any]:
     """Logs the model for serving, registers a version, and moves the alias if it is better.
 
-    The model is logged as a TensorFlow SavedModel of its forward pass (MLflow
-    ``tensorflow`` flavor), with a tensor signature and ``input_example``, so
+    The model is logged as an MLflow ``pyfunc`` model from code: the file
+    ``rnnkeras/served_model.py``, which checks each batch (shape, dtype, finite
+    numbers) and answers a bad one with a 400 naming the cause, around a
+    TensorFlow SavedModel of the forward pass from the project's one builder
+    (``rnnkeras.export.saved_model.serving_module``: no cuDNN kernel, float32).
     ``mlflow models serve -m models:/<name>@<alias>`` loads it with TensorFlow
     alone: the serving environment needs neither rnnkeras nor the Keras classes
-    of its layers. :func:`register_version` then registers it and points the
-    alias at the best comparable version.
+    of its layers. The signature holds the output; ``input_example`` and the
+    metadata (:func:`input_metadata`) describe the input. :func:`register_version`
+    then registers it and points the alias at the best comparable version.
 
     Args:
         model: A built Keras model with one input and one output.
@@ -979,6 +984,8 @@ def log_and_register_model(
     """
     import mlflow
 
+    from rnnkeras.export.saved_model import save_serving_module, serving_module
+
     _require_active_run("log_and_register_model")
     signature = model_signature(model)
     example = np.asarray(input_example, dtype=model.inputs[0].dtype)
@@ -992,13 +999,21 @@ def log_and_register_model(
             f"Received: input_example.shape={example.shape}"
         )
     metric_value = float(metric_value)
-    info = mlflow.tensorflow.log_model(
-        _serving_module(model),
-        name="model",
-        signature=signature,
-        input_example=example,
-        pip_requirements=_serving_requirements(),
-    )
+    module, _ = serving_module(model)
+    with tempfile.TemporaryDirectory() as folder:
+        saved_model = Path(folder) / "saved_model"
+        save_serving_module(module, saved_model)
+        # Logged from a copy: MLmodel records the file's path, which names no rnnkeras then.
+        code = Path(shutil.copy(Path(__file__).with_name("served_model.py"), folder))
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(code),
+            artifacts={"saved_model": str(saved_model)},
+            signature=signature,
+            input_example=example,
+            metadata=input_metadata(model),
+            pip_requirements=_serving_requirements(),
+        )
     return register_version(
         info.model_uri, registered_name, metric_name, metric_value, greater_is_better, alias
     )
