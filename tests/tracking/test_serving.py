@@ -30,6 +30,14 @@ class HideRnnkeras:
 sys.meta_path.insert(0, HideRnnkeras())
 """
 
+# `mlflow.pyfunc.load_model` in a fresh process: the windows on stdin, the predictions on stdout.
+LOAD_AND_PREDICT = """
+import json, sys
+import mlflow, numpy as np
+model = mlflow.pyfunc.load_model(sys.argv[1])
+print(json.dumps(model.predict(np.array(json.load(sys.stdin))).tolist()))
+"""
+
 
 def co2_windows(window=52, horizon=13):
     """Real windows of the bundled weekly Mauna Loa CO2 record (those without a missing week),
@@ -40,6 +48,29 @@ def co2_windows(window=52, horizon=13):
     complete = ~(np.isnan(x).any(axis=(1, 2)) | np.isnan(y).any(axis=1))
     x, y = x[complete], y[complete]
     return x - x[:, -1:], y - x[:, -1]
+
+
+EXPECTED = (
+    "inputs must be a non-empty batch of windows shaped (batch, 52, 1) holding float32 numbers"
+)
+
+
+def refused_inputs(windows):
+    """Request bodies the served model refuses, each with the end of its message."""
+
+    def body_with(value):
+        inputs = windows.tolist()
+        inputs[1][7][0] = "VALUE"
+        return json.dumps({"inputs": inputs}).replace('"VALUE"', value).encode()
+
+    return [
+        (body_with("null"), "Received: inputs[1][7][0]=null (1 such value(s))"),
+        (body_with("NaN"), "Received: inputs[1][7][0]=NaN (1 such value(s))"),
+        (body_with("1e309"), "Received: inputs[1][7][0]=Infinity (1 such value(s))"),
+        (b'{"inputs": []}', "Received: inputs=[]"),
+        (serving.inputs_body(windows[:, :10]), "Received: inputs.shape=(2, 10, 1)"),
+        (serving.inputs_body(windows[:, :, 0]), "Received: inputs.shape=(2, 52)"),
+    ]
 
 
 @pytest.mark.slow
@@ -80,6 +111,16 @@ def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
         text=True,
     )
     assert probe.returncode != 0 and "hidden by the serving test" in probe.stderr
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_PREDICT, "models:/co2-forecaster@champion"],
+        cwd=elsewhere,
+        env=env,
+        input=json.dumps(test[:4].tolist()),
+        capture_output=True,
+        text=True,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    np.testing.assert_allclose(json.loads(loaded.stdout), expected[:4], rtol=1e-5, atol=1e-5)
 
     server = serving.ModelServer(
         "models:/co2-forecaster@champion",
@@ -96,14 +137,11 @@ def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
         assert status == 400 and "valid JSON" in reply["message"]
         status, reply = serving.request(f"{server.url}/invocations", json.dumps({"x": 1}).encode())
         assert status == 400 and "'inputs'" in reply["message"]
-        status, reply = serving.request(
-            f"{server.url}/invocations", serving.inputs_body(test[:2, :10])
-        )
-        assert status == 400
-        assert (
-            "Shape of input (2, 10, 1) does not match expected shape (-1, 52, 1)"
-            in reply["message"]
-        )
+        for inputs, received in refused_inputs(test[:2]):
+            status, reply = serving.request(f"{server.url}/invocations", inputs)
+            assert status == 400, (inputs[:80], reply)
+            assert reply["message"].startswith(EXPECTED), reply["message"]
+            assert reply["message"].endswith(received), reply["message"]
 
         assert serving.request(f"{server.url}/ping")[0] == 200
         np.testing.assert_allclose(server.predict(test[:1]), expected[:1], rtol=1e-5, atol=1e-5)
