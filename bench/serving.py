@@ -13,7 +13,7 @@ horizon), registered in a temporary SQLite store; its weights do not matter for 
 is not trained. Give
 ``--model-uri models:/rnnkeras@champion`` to measure the pipeline's registered champion in
 the configured store (``MLFLOW_TRACKING_URI`` or ./mlflow.db) instead; its input shape is
-read from the model's signature.
+read from the model's metadata (``input_shape``).
 
 Run: ``python bench/serving.py`` (``--requests``, ``--concurrency``, ``--batch``,
 ``--workers``, ``--rounds``).
@@ -53,10 +53,10 @@ def register_demo_forecaster(store: Path) -> str:
 
 
 def input_shape(model_uri: str) -> tuple[int, ...]:
-    """The per-example input shape of a logged model, from its signature (-1 read as 1)."""
+    """The per-example input shape of a logged model, from its metadata (-1 read as 1)."""
     from mlflow.models import get_model_info
 
-    shape = get_model_info(model_uri).signature.inputs.to_dict()[0]["tensor-spec"]["shape"]
+    shape = get_model_info(model_uri).metadata["input_shape"]
     return tuple(1 if size == -1 else size for size in shape[1:])
 
 
