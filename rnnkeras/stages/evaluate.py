@@ -4,6 +4,9 @@ import json
 from pathlib import Path
 
 from rnnkeras.stages import entry, paths
+from rnnkeras.stages.outputs import staged_outputs
+
+OUTPUTS = (paths.METRICS, paths.PREDICTIONS, paths.PLOTS, paths.REGISTRY)
 
 
 def run(params: dict, root: Path = Path(".")) -> None:
@@ -14,7 +17,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
     import numpy as np
 
     from rnnkeras import evaluation, tracking
-    from rnnkeras.data import atomic_path, load_arrays, load_meta
+    from rnnkeras.data import load_arrays, load_meta
 
     meta = load_meta(root / paths.VALIDATED)
     test = load_arrays(root / paths.VALIDATED, "test")
@@ -56,48 +59,47 @@ def run(params: dict, root: Path = Path(".")) -> None:
         "test_size": len(test["x"]),
         **metrics,
     }
-    with atomic_path(root / paths.METRICS) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2) + "\n")
-    with atomic_path(root / paths.PREDICTIONS) as tmp:
-        tmp.write_text("\n".join(rows) + "\n")
-    with atomic_path(root / paths.PLOTS) as tmp:
-        tmp.mkdir(parents=True)
+    # Written aside and moved in together at the end: a failed evaluate keeps the last good ones.
+    with staged_outputs(root, OUTPUTS) as out:
+        out[paths.METRICS].write_text(json.dumps(metrics, indent=2) + "\n")
+        out[paths.PREDICTIONS].write_text("\n".join(rows) + "\n")
+        plots = out[paths.PLOTS]
+        plots.mkdir()
         if meta["task"] == "forecasting":
             evaluation.write_forecast_plot(
                 test["time_step"],
                 actual,
                 predicted,
-                tmp / "predicted_vs_actual.png",
+                plots / "predicted_vs_actual.png",
                 unit=meta["target"],
             )
         else:
             evaluation.write_confusion_plot(
-                metrics["confusion"], meta["classes"], tmp / "confusion_matrix.png"
+                metrics["confusion"], meta["classes"], plots / "confusion_matrix.png"
             )
-    mlflow_params = params.get("mlflow", {})
-    registry_params = {
-        "registered_model": mlflow_params.get("registered_model", "rnnkeras"),
-        "alias": mlflow_params.get("alias", "champion"),
-    }
-    tracking.configure(root)
-    with tracking.resume_run(root / paths.MLFLOW_RUN, "evaluate", {"mlflow": registry_params}):
-        tracking.log_metrics(
-            {f"test.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
-        )
-        tracking.log_artifacts(
-            [root / paths.METRICS, root / paths.PREDICTIONS, root / paths.PLOTS], "evaluation"
-        )
-        registry = tracking.log_and_register_model(
-            model,
-            input_example=test["x"][:5],
-            registered_name=registry_params["registered_model"],
-            metric_name=f"test.{headline[0]}",
-            metric_value=metrics[headline[0]],
-            greater_is_better=headline[1],
-            alias=registry_params["alias"],
-        )
-    with atomic_path(root / paths.REGISTRY) as tmp:
-        tmp.write_text(json.dumps(registry, indent=2) + "\n")
+        mlflow_params = params.get("mlflow", {})
+        registry_params = {
+            "registered_model": mlflow_params.get("registered_model", "rnnkeras"),
+            "alias": mlflow_params.get("alias", "champion"),
+        }
+        tracking.configure(root)
+        with tracking.resume_run(root / paths.MLFLOW_RUN, "evaluate", {"mlflow": registry_params}):
+            tracking.log_metrics(
+                {f"test.{k}": v for k, v in metrics.items() if isinstance(v, int | float)}
+            )
+            tracking.log_artifacts(
+                [out[paths.METRICS], out[paths.PREDICTIONS], plots], "evaluation"
+            )
+            registry = tracking.log_and_register_model(
+                model,
+                input_example=test["x"][:5],
+                registered_name=registry_params["registered_model"],
+                metric_name=f"test.{headline[0]}",
+                metric_value=metrics[headline[0]],
+                greater_is_better=headline[1],
+                alias=registry_params["alias"],
+            )
+        out[paths.REGISTRY].write_text(json.dumps(registry, indent=2) + "\n")
     baseline = metrics[f"baseline_{headline[0]}"]
     print(
         f"evaluate: test {headline[0]} {metrics[headline[0]]:.4f} "

@@ -125,3 +125,37 @@ def test_a_checkpoint_made_by_other_model_code_is_not_resumed(
     train.run(params, project)
     assert "Resuming" not in capsys.readouterr().out
     assert pd.read_csv(project / paths.HISTORY)["epoch"].tolist() == [1, 2]
+
+
+def test_a_failed_evaluate_or_export_changes_no_output(project, tiny_vowels_csv, monkeypatch):
+    import rnnkeras.export
+    from rnnkeras import tracking
+    from rnnkeras.stages import evaluate, export
+
+    params = classification_params(tiny_vowels_csv, epochs=1)
+    prepare.run(params, project)
+    assert validate.run(params, project) == 0
+    train.run(params, project)
+    evaluate.run(params, project)
+    export.run(params, project)
+    good = contents(project)
+    assert {"metrics/evaluate.json", "reports/registry.json", "reports/export.json"} <= set(good)
+    assert "export/model_float32.tflite" in good
+    report = json.loads(good["reports/export.json"])
+    assert str(project / paths.EXPORT) in json.dumps(report) and ".tmp" not in json.dumps(report)
+    # A new model: a failed evaluate or export must not replace the old model's results.
+    train.run(classification_params(tiny_vowels_csv, epochs=2), project)
+    good = contents(project)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("store unreachable")
+
+    monkeypatch.setattr(tracking, "log_and_register_model", fail)
+    with pytest.raises(RuntimeError, match="store unreachable"):
+        evaluate.run(params, project)
+    assert contents(project) == good
+    monkeypatch.setattr(rnnkeras.export, "write_export_report", fail)
+    with pytest.raises(RuntimeError, match="store unreachable"):
+        export.run(params, project)
+    assert contents(project) == good
+    assert not [p for p in project.iterdir() if p.name.startswith(".")]
