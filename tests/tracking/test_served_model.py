@@ -232,3 +232,18 @@ def test_mixed_precision_model_is_served_in_float32(store, tmp_path):
     assert predictions.dtype == np.float32
     assert served.metadata.signature.outputs.to_dict()[0]["tensor-spec"]["dtype"] == "float32"
     np.testing.assert_allclose(predictions, model.predict(x, verbose=0), atol=1e-2)
+
+
+def test_predictions_that_overflow_are_a_400_not_invalid_json(store, tmp_path):
+    import mlflow
+
+    inputs = keras.Input((2, 1))
+    summed = keras.layers.Dense(1, kernel_initializer="ones")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, summed)
+    with tracking.start_training_run({}, 0, tmp_path / "run.json"):
+        result = tracking.log_and_register_model(model, np.ones((1, 2, 1)), "sum", "mae", 1, False)
+    served = mlflow.pyfunc.load_model(result["model_uri"])
+    status, answer = reply(served, '{"inputs": [[[1], [2]], [[3e38], [3e38]]]}')
+    assert status == 400
+    assert answer["message"].startswith("The model's predictions must be finite numbers")
+    assert answer["message"].endswith("Received: inputs rows [1] gave non-finite predictions")
