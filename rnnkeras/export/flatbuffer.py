@@ -42,6 +42,49 @@ def operator_counts(content: bytes) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def state_carried_between_invokes(content: bytes) -> list[str]:
+    """Variable tensors whose value one invoke leaves for the next: empty for an invoke-stable file.
+
+    A TFLite *variable* tensor keeps its value across invokes; an op such as
+    ``UNIDIRECTIONAL_SEQUENCE_LSTM`` reads its initial state from one and
+    writes its final state back. Unless some op of the same subgraph writes the
+    tensor first on every invoke (or it is a subgraph input the caller sets),
+    the next invoke starts from the previous one's state on any runtime that
+    does not call ``reset_all_variables()``. A variable read by several ops is
+    listed too: each would see the others' state.
+
+    Args:
+        content: The bytes of a ``.tflite`` file.
+
+    Returns:
+        ``"<subgraph>:<tensor name>"`` for each such tensor.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    carried = []
+    for number, subgraph in enumerate(model.subgraphs):
+        operators = subgraph.operators or []
+        written = {
+            int(index)
+            for op in operators
+            for index in (op.outputs if op.outputs is not None else [])
+        }
+        written |= {
+            int(index) for index in (subgraph.inputs if subgraph.inputs is not None else [])
+        }
+        readers: dict[int, int] = {}
+        for op in operators:
+            for index in op.inputs if op.inputs is not None else []:
+                if index >= 0 and subgraph.tensors[index].isVariable:
+                    readers[int(index)] = readers.get(int(index), 0) + 1
+        for index, count in sorted(readers.items()):
+            if index not in written or count > 1:
+                name = subgraph.tensors[index].name
+                carried.append(f"{number}:{name.decode() if isinstance(name, bytes) else name}")
+    return carried
+
+
 def custom_operators(counts: dict[str, int]) -> list[str]:
     """The operators of ``operator_counts`` that a plain TFLite runtime does not have."""
     return [name for name in counts if name.startswith("CUSTOM:") or name == "CUSTOM"]

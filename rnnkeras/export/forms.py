@@ -71,8 +71,9 @@ def _routed_call(path: str, layer, fuse_lstm: str, loops: str, right_padded: boo
             blockers = fusion_blockers(layer, mask, right_padded)
             if not blockers:
                 reason = "masked, right-padded" if mask is not None else "fusable"
+                call_index = len(records)
                 records[path] = LayerForm(path, type(layer).__name__, "fused", reason)
-                return fused_lstm_call(layer, sequences, initial_state, mask)
+                return fused_lstm_call(layer, sequences, initial_state, mask, call_index)
             if fuse_lstm == "always":
                 raise ValueError(
                     f"form='fused' needs every LSTM to fuse, but layer '{path}' cannot: "

@@ -137,7 +137,29 @@ def _reverse_within_lengths(sequences, lengths):
     return tf.gather(sequences, indices, axis=1, batch_dims=1)
 
 
-def fused_lstm_call(layer, sequences, initial_state, mask):
+def _written_each_call(state, sequences, salt: int):
+    # The fused op keeps its initial states in TFLite *variable* tensors and
+    # writes its final states into them. A constant initial state (zeros) is
+    # written once, at load, so every later invoke of a plain interpreter (one
+    # that never calls reset_all_variables) would start from the previous
+    # sequence's state. Selecting the state by a condition computed from this
+    # call's input makes the variable tensor the output of an op that runs on
+    # every invoke. The condition `x > salt and x < salt` is false for every x
+    # (NaN and inf included, and in int8 arithmetic), the converter cannot fold
+    # it, and its threshold is unique to this state so that common-subexpression
+    # elimination cannot merge two states into one tensor. A select keeps the
+    # state's own type (an int16 cell state in full-int8 files); arithmetic
+    # here would not (the converter then feeds int8 into an int16 ADD).
+    state = tf.convert_to_tensor(state)
+    if tf.get_static_value(state) is None:
+        return state  # computed by the graph (or fed by the caller) on every invoke
+    first = sequences[:, 0, :1]
+    salt = tf.constant(float(salt), sequences.dtype)
+    never = tf.logical_and(first > salt, first < salt)
+    return tf.where(never, tf.ones_like(state), state)
+
+
+def fused_lstm_call(layer, sequences, initial_state, mask, call_index: int = 0):
     """What ``layer(sequences, initial_state, mask)`` returns, through the fusable function.
 
     Args:
@@ -145,23 +167,21 @@ def fused_lstm_call(layer, sequences, initial_state, mask):
         sequences: ``(batch, timesteps, features)`` with a fixed batch.
         initial_state: ``None`` or ``[h, c]``.
         mask: ``None``, or a right-padded ``(batch, timesteps)`` mask.
+        call_index: A number unique to this call within the traced graph
+            (the order in which the fused layers are traced), so that each
+            fused op gets initial-state tensors of its own.
 
     Returns:
         The full sequence (``return_sequences``) or the last output, as Keras.
     """
     cell = layer.cell
     sequences = tf.convert_to_tensor(sequences)
-    batch = sequences.shape[0]
     if initial_state is None:
-        # Negative zeros: the fused op keeps its states in TFLite variable
-        # tensors and overwrites them, and the converter merges equal
-        # constants, so a +0.0 initial state would be shared with (and
-        # overwritten for) every other zeros tensor of the same shape, such as
-        # the initial state of a WHILE loop that reads this layer's output.
-        # -0.0 computes the same LSTM but is a different constant.
-        h0 = c0 = tf.fill((batch, cell.units), tf.constant(-0.0, sequences.dtype))
-    else:
-        h0, c0 = (tf.convert_to_tensor(state) for state in initial_state)
+        initial_state = [tf.zeros((sequences.shape[0], cell.units), sequences.dtype)] * 2
+    h0, c0 = (
+        _written_each_call(state, sequences, salt=2 * call_index + offset)
+        for offset, state in enumerate(initial_state)
+    )
     weights = _weights(cell)
     if mask is None:
         function = lstm_interface_function(layer.go_backwards)

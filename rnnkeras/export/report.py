@@ -12,9 +12,10 @@ from rnnkeras.data.atomic import atomic_path
 from rnnkeras.export.flatbuffer import custom_operators, gpu_compatibility
 from rnnkeras.export.latency import keras_latency_ms, saved_model_latency_ms, torch_latency_ms
 from rnnkeras.export.parity import compare, infer_task, thresholds
+from rnnkeras.export.precision import float32_model
 from rnnkeras.export.runtime import TFLiteModel, interpreter_class
 from rnnkeras.export.saved_model import SIGNATURE, SavedModelExport
-from rnnkeras.export.tflite import FUSED_OP, TFLiteExport
+from rnnkeras.export.tflite import TFLiteExport
 
 
 def _versions(runtime: str) -> dict:
@@ -86,7 +87,7 @@ def _tflite_entry(export: TFLiteExport, inputs, reference, targets, task, runs: 
             path: {"form": f.form, "kind": f.kind, "reason": f.reason}
             for path, f in export.forms.items()
         },
-        "reset_variables_before_each_call": FUSED_OP in export.operators,
+        "invoke_stable": runner.invoke_stability(inputs),
         "gpu_delegate": gpu_compatibility(content),
         "parity": compare(reference, _flat(outputs), export.quantize, targets, task),
         "latency_ms": runner.latency_ms(inputs, runs=runs),
@@ -112,8 +113,11 @@ def write_export_report(
     held-out inputs, the task metric (accuracy or MSE) of Keras and of the
     file, and whether the documented threshold is met
     (``rnnkeras.export.parity``). For each TFLite file also: size, operator
-    counts, builtins-only check, the form each recurrent layer took, the
-    analyzer's GPU-delegate verdict and batch-1 latency. Batch-1 latency of
+    counts, builtins-only check, the form each recurrent layer took, whether
+    repeated invokes without a reset give identical outputs (plain interpreter
+    and signature runner, ``TFLiteModel.invoke_stability``), the analyzer's
+    GPU-delegate verdict and batch-1 latency. A mixed-precision model is
+    compared through its float32 twin, whose weights the files hold. Batch-1 latency of
     Keras (eager and ``tf.function``), the SavedModel and a PyTorch eager twin
     at the same shape are measured for comparison (``rnnkeras.export.latency``).
 
@@ -133,7 +137,8 @@ def write_export_report(
         latency_runs: Timed calls per latency figure.
         compare_torch: Also time the PyTorch twin (needs ``torch``).
         strict: Raise a ``ValueError`` naming the failing exports after
-            writing the report when any misses its threshold.
+            writing the report when any misses its threshold or is not
+            invoke-stable.
 
     Returns:
         The report as a dict.
@@ -156,8 +161,12 @@ def write_export_report(
     _check_lengths(tflite, inputs)
     if targets is not None:
         targets = np.asarray(targets)[:max_samples]
+    # Exports compute with the float32 weights, so a mixed-precision model is
+    # compared through its float32 twin, as it was exported.
     reference = _flat(
-        model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=64)
+        float32_model(model).predict(
+            inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=64
+        )
     )
     task = task or infer_task(reference, targets)
     sample = [array[:1] for array in inputs]
@@ -188,23 +197,30 @@ def write_export_report(
         report["tflite"].append(
             _tflite_entry(export, inputs, reference, targets, task, latency_runs)
         )
-    parities = [entry["parity"] for entry in report["tflite"]]
-    if report["saved_model"]:
-        parities.append(report["saved_model"]["parity"])
-    report["passed"] = all(parity["passed"] is not False for parity in parities)
+    report["passed"] = not _failed(report)
     path = Path(path)
     with atomic_path(path) as staging:
         staging.write_text(json.dumps(report, indent=2) + "\n")
     with atomic_path(path.with_suffix(".md")) as staging:
         staging.write_text(summary_table(report))
     if strict and not report["passed"]:
-        failed = [entry["path"] for entry in report["tflite"] if entry["parity"]["passed"] is False]
-        if report["saved_model"] and report["saved_model"]["parity"]["passed"] is False:
-            failed.append(report["saved_model"]["path"])
         raise ValueError(
-            f"Exports missed their parity thresholds (details in {path}). Received: failed={failed}"
+            "Exports missed their parity thresholds or gave different outputs on repeated "
+            f"invokes (details in {path}). Received: failed={_failed(report)}"
         )
     return report
+
+
+def _failed(report: dict) -> list[str]:
+    """Paths of the exports that missed their threshold or were not invoke-stable."""
+    failed = [
+        entry["path"]
+        for entry in report["tflite"]
+        if entry["parity"]["passed"] is False or not all(entry["invoke_stable"].values())
+    ]
+    if report["saved_model"] and report["saved_model"]["parity"]["passed"] is False:
+        failed.append(report["saved_model"]["path"])
+    return failed
 
 
 def _number(value, digits: int = 3) -> str:
@@ -223,15 +239,16 @@ def summary_table(report: dict) -> str:
         f"{report['samples']} held-out samples; task: {report['task'] or 'unknown (no targets)'}; "
         f"runtime: {report['versions']['tflite_runtime']}.",
         "",
-        "| file | quantize | size (KB) | recurrent forms | max abs diff | metric change | passed | batch-1 latency (ms) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| file | quantize | size (KB) | recurrent forms | max abs diff | metric change | invoke-stable | passed | batch-1 latency (ms) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     saved = report["saved_model"]
     if saved:
         parity = saved["parity"]
         lines.append(
             f"| {saved['path']} | none | – | own loops | {_number(parity['max_abs_diff'])} | "
-            f"{_number(parity['metric_change'])} | {parity['passed']} | {_number(saved['latency_ms'])} |"
+            f"{_number(parity['metric_change'])} | – | {parity['passed']} | "
+            f"{_number(saved['latency_ms'])} |"
         )
     for entry in report["tflite"]:
         forms = ", ".join(sorted({form["form"] for form in entry["forms"].values()})) or "–"
@@ -239,7 +256,8 @@ def summary_table(report: dict) -> str:
         lines.append(
             f"| {Path(entry['path']).name} | {entry['quantize']} | {entry['size_bytes'] / 1024:.1f} | "
             f"{forms} | {_number(parity['max_abs_diff'])} | {_number(parity['metric_change'])} | "
-            f"{parity['passed']} | {_number(entry['latency_ms'])} |"
+            f"{all(entry['invoke_stable'].values())} | {parity['passed']} | "
+            f"{_number(entry['latency_ms'])} |"
         )
     latency = report["latency_ms"]
     lines += [

@@ -5,11 +5,11 @@ used only when it is not installed. ``TFLiteModel`` feeds float inputs of any
 batch size to a file with a fixed batch (padding the last batch), and quantizes
 and dequantizes the int8 inputs and outputs of full-integer files.
 
-A fused LSTM keeps its initial states in TFLite *variable* tensors, and the op
-writes its final states back into them, so without a reset the next call starts
-from the previous sequence's state. ``TFLiteModel`` calls
-``reset_all_variables()`` before every invocation (on a microcontroller:
-``ResetVariableTensors()``); the WHILE and unrolled forms have no variables.
+``TFLiteModel`` never calls ``reset_all_variables()``, as Android, iOS and
+microcontroller code usually does not: every file ``export_tflite`` writes
+gives the same output for the same input on every invoke (a fused LSTM's state
+tensors are rewritten by the graph itself, ``rnnkeras.export.fused_lstm``), and
+``invoke_stability`` checks it on the plain interpreter and the signature runner.
 
 Example:
 
@@ -102,7 +102,6 @@ class TFLiteModel:
         return [np.asarray(array) for array in arrays]
 
     def _invoke(self, batch: list[np.ndarray]) -> list[np.ndarray]:
-        self.interpreter.reset_all_variables()
         for array, detail in zip(batch, self.input_details, strict=True):
             self.interpreter.set_tensor(detail["index"], _quantize(array, detail))
         self.interpreter.invoke()
@@ -134,7 +133,7 @@ class TFLiteModel:
         return [np.concatenate(parts) for parts in zip(*results, strict=True)]
 
     def latency_ms(self, inputs, runs: int = 200, warmup: int = 20) -> float:
-        """Median wall time of one reset-and-invoke on the first batch of ``inputs``, in milliseconds."""
+        """Median wall time of one invoke on the first batch of ``inputs``, in milliseconds."""
         batch = [array[: self.batch_size] for array in self._ordered_inputs(inputs)]
         for array, detail in zip(batch, self.input_details, strict=True):
             self.interpreter.set_tensor(detail["index"], _quantize(array, detail))
@@ -143,7 +142,40 @@ class TFLiteModel:
         timings = []
         for _ in range(runs):
             start = time.perf_counter()
-            self.interpreter.reset_all_variables()
             self.interpreter.invoke()
             timings.append(time.perf_counter() - start)
         return float(np.median(timings) * 1000)
+
+    def invoke_stability(self, inputs, invokes: int = 3) -> dict[str, bool]:
+        """Whether repeated invokes on the first batch of ``inputs`` give identical outputs.
+
+        Checked twice, with no reset in between: on the plain interpreter
+        (``set_tensor``, ``invoke``, ``get_tensor``) and through the signature
+        runner, the two ways a device app calls a file.
+
+        Args:
+            inputs: As for ``predict``; only the first batch is used.
+            invokes: Invokes per check.
+
+        Returns:
+            ``{"plain_interpreter": bool, "signature_runner": bool}``.
+        """
+        batch = [array[: self.batch_size] for array in self._ordered_inputs(inputs)]
+        plain = [self._invoke(batch) for _ in range(invokes)]
+        runner = self.interpreter.get_signature_runner()
+        feed = {
+            name: _quantize(array, detail)
+            for name, array, detail in zip(self.input_names, batch, self.input_details, strict=True)
+        }
+        signature = [
+            [np.copy(value) for _, value in sorted(runner(**feed).items())] for _ in range(invokes)
+        ]
+
+        def identical(runs: list[list[np.ndarray]]) -> bool:
+            return all(
+                np.array_equal(first, other)
+                for run in runs[1:]
+                for first, other in zip(runs[0], run, strict=True)
+            )
+
+        return {"plain_interpreter": identical(plain), "signature_runner": identical(signature)}

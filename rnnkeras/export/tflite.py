@@ -19,7 +19,11 @@ import numpy as np
 import tensorflow as tf
 
 from rnnkeras.data.atomic import atomic_path
-from rnnkeras.export.flatbuffer import custom_operators, operator_counts
+from rnnkeras.export.flatbuffer import (
+    custom_operators,
+    operator_counts,
+    state_carried_between_invokes,
+)
 from rnnkeras.export.forms import LayerForm
 from rnnkeras.export.fused_lstm import FUSED_OP, without_cell_clip
 from rnnkeras.export.quantization import checked_mode, configure, representative_samples
@@ -114,8 +118,11 @@ def export_tflite(
     """Writes ``model`` as a builtins-only ``.tflite`` file with fixed batch and length.
 
     The file is checked before it is written: it must contain builtin operators
-    only (no Flex/Select or other custom ops), and every LSTM reported as fused
-    must be a ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op in it. It is written next to
+    only (no Flex/Select or other custom ops), every LSTM reported as fused
+    must be a ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op in it, and no state may carry
+    over from one invoke to the next (``state_carried_between_invokes``), so
+    a plain runtime that never calls ``reset_all_variables()`` gives the same
+    output for the same input on every invoke. It is written next to
     ``path`` and moved into place only when complete, so a failure leaves
     ``path`` as it was.
 
@@ -167,6 +174,13 @@ def export_tflite(
             f"The converter fused {operators.get(FUSED_OP, 0)} LSTM op(s) where the export "
             f"planned one per fused layer, so the file was not written. Received: fused "
             f"layers={fused}"
+        )
+    carried = state_carried_between_invokes(content)
+    if carried:
+        raise RuntimeError(
+            "The converted model keeps state from one invoke to the next (a plain TFLite "
+            "runtime would give different outputs for the same input), so the file was not "
+            f"written. Received: variable tensors={carried}"
         )
     if fused and quantize != "int8":
         content = without_cell_clip(content)

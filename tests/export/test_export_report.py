@@ -46,9 +46,8 @@ def test_report_records_parity_and_edge_facts(report_files):
     assert fused["parity"]["max_abs_diff"] <= 1e-5 and fused["parity"]["passed"] is True
     assert fused["forms"]["lstm"]["form"] == "fused" and loop["forms"]["lstm"]["form"] == "while"
     assert fused["builtins_only"] and loop["builtins_only"]
-    assert (
-        fused["reset_variables_before_each_call"] and not loop["reset_variables_before_each_call"]
-    )
+    stable = {"plain_interpreter": True, "signature_runner": True}
+    assert fused["invoke_stable"] == stable and loop["invoke_stable"] == stable
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in fused["gpu_delegate"]["unsupported_ops"]
     assert "WHILE" in loop["gpu_delegate"]["unsupported_ops"]
     assert loop["parity"]["metric"] == "accuracy" and loop["parity"]["threshold"].startswith(

@@ -9,7 +9,6 @@ from export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs,
 
 from rnnkeras import layers as rl
 from rnnkeras.export import TFLiteModel, export_tflite
-from rnnkeras.export.runtime import interpreter_class
 
 FLOAT_TOLERANCE = 1e-5
 
@@ -81,28 +80,6 @@ def test_forced_forms(exported, form):
     assert ("WHILE" in export.operators) == (form == "while")
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in export.operators
     _assert_runs_like_keras(model, export, padded_inputs())
-
-
-def test_fused_file_keeps_lstm_state_between_calls_unless_reset(exported):
-    """Why ``TFLiteModel`` resets variables before every call (see ``runtime``)."""
-    model, export = exported("lstm-False", lambda: classifier(CORES["lstm"]()))
-    x = padded_inputs()[-2:]
-    expected = model.predict(x, verbose=0)
-    interpreter_type, _ = interpreter_class()
-    interpreter = interpreter_type(model_path=str(export.path))
-    interpreter.allocate_tensors()
-    (detail,), (output,) = interpreter.get_input_details(), interpreter.get_output_details()
-
-    def call(sample, reset):
-        if reset:
-            interpreter.reset_all_variables()
-        interpreter.set_tensor(detail["index"], sample[None])
-        interpreter.invoke()
-        return interpreter.get_tensor(output["index"])[0]
-
-    call(x[0], reset=True)
-    assert np.abs(call(x[1], reset=False) - expected[1]).max() > 1e-3
-    assert np.abs(call(x[1], reset=True) - expected[1]).max() <= FLOAT_TOLERANCE
 
 
 def test_fixed_batch_larger_than_one(exported):
