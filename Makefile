@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= mlops,edge,dev
+EXTRAS ?= mlops,edge,jax,torch,dev
 
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false

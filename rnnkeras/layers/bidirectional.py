@@ -169,6 +169,10 @@ class Bidirectional(keras.layers.Layer):
         if self.return_state:
             states = [*forward[1:], *backward[1:]]
             forward, backward = forward[0], backward[0]
+        # The wrapper's dtype policy decides the merged output's dtype (the
+        # directions keep their own), as in `keras.layers.Bidirectional`.
+        forward = ops.cast(forward, self.compute_dtype)
+        backward = ops.cast(backward, self.compute_dtype)
         if self.return_sequences:
             backward = ops.flip(backward, axis=1)
         output = _merge(forward, backward, self.merge_mode)
@@ -203,6 +207,14 @@ class Bidirectional(keras.layers.Layer):
             state_count = len(self.forward_layer.state_size) + len(self.backward_layer.state_size)
             return [*outputs, *[None] * state_count]
         return outputs if self.merge_mode is None else output_mask
+
+    @property
+    def states(self):
+        """The forward then the backward states of a stateful layer, else `None`."""
+        forward, backward = self.forward_layer.states, self.backward_layer.states
+        if forward and backward:
+            return (*forward, *backward)
+        return None
 
     def reset_states(self):
         """Resets the states of both directions (stateful layers only)."""

@@ -1,10 +1,11 @@
 """The one place that decides between a fused kernel and rnnkeras' loop.
 
-Our ``LSTM`` and ``GRU`` keep the Keras weight layout, so on a TensorFlow GPU
-they can hand their weights to the same cuDNN kernels the Keras built-ins use.
-``fused_kernel_blockers`` lists every reason the fused kernel cannot run for
-a layer; an empty list means the layer will try it (and still falls back to the
-loop if the backend refuses at run time).
+Our ``LSTM`` and ``GRU`` keep the Keras weight layout, so on a GPU they can hand
+their weights to the same fused (cuDNN) kernels the Keras built-ins use, which
+Keras 3.15 offers on every backend (``keras.src.backend.<name>.rnn``).
+``fused_kernel_blockers`` lists every reason the fused kernel cannot run for a
+layer on the current backend; an empty list means the layer will try it (and
+still falls back to the loop if the backend refuses at run time).
 
 Example:
 
@@ -20,18 +21,39 @@ from rnnkeras.layers.keras_internals import backend_gru, backend_lstm
 
 _TANH = (activations.tanh, ops.tanh)
 _SIGMOID = (activations.sigmoid, ops.sigmoid)
+# Keras' JAX and PyTorch kernels refuse any mask (they raise and Keras loops);
+# its TensorFlow kernel takes right-padded masks and checks them at run time.
+_TAKES_MASKS = {"tensorflow": True, "jax": False, "torch": False}
 
 
 def gpu_available() -> bool:
-    """Whether the backend sees a GPU (a seam tests replace to simulate one)."""
-    return bool(keras.distribution.list_devices("gpu"))
+    """Whether the current backend sees a GPU it can run cuDNN on.
+
+    Asks each framework the way Keras' own kernels do, so the answer never
+    raises on a machine without a GPU. Tests replace this seam to simulate one.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available() and torch.backends.cudnn.is_available()
+    return False
 
 
-def fused_kernel_blockers(layer) -> list[str]:
+def fused_kernel_blockers(layer, masked: bool = False) -> list[str]:
     """Reasons why ``layer`` cannot run a fused (cuDNN) kernel; empty if it can.
 
     Args:
         layer: An rnnkeras recurrent layer.
+        masked: Whether the call at hand carries a mask.
 
     Returns:
         Human-readable reasons, e.g. ``["recurrent_dropout=0.2 (must be 0)"]``.
@@ -39,12 +61,14 @@ def fused_kernel_blockers(layer) -> list[str]:
     kernel = getattr(layer, "fused_kernel", None)
     if kernel is None:
         return [f"{type(layer).__name__} has no fused kernel"]
+    backend = keras.backend.backend()
     cell = layer.cell
     checks = [
         (layer.use_cudnn is not False, "use_cudnn=False"),
+        (backend in _TAKES_MASKS, f"backend {backend!r} has no fused kernel"),
         (
-            keras.backend.backend() == "tensorflow",
-            f"backend {keras.backend.backend()!r} (needs tensorflow)",
+            not masked or _TAKES_MASKS.get(backend, False),
+            f"a mask (the {backend} fused kernel takes none)",
         ),
         (cell.activation in _TANH, "activation is not tanh"),
         (cell.recurrent_activation in _SIGMOID, "recurrent_activation is not sigmoid"),
@@ -62,7 +86,7 @@ def fused_kernel_blockers(layer) -> list[str]:
     ]
     blockers = [reason for passed, reason in checks if not passed]
     if not gpu_available():
-        blockers.append("no GPU is visible")
+        blockers.append(f"no GPU is visible to {backend}")
     return blockers
 
 
@@ -88,5 +112,7 @@ def run_fused(layer, sequences, initial_state, mask):
         result = backend_lstm(sequences, initial_state[0], initial_state[1], **common)
     else:
         result = backend_gru(sequences, initial_state[0], reset_after=cell.reset_after, **common)
-    layer.supports_jit = False
+    # cuDNN ops cannot be XLA-compiled on TensorFlow (Keras does the same).
+    if keras.backend.backend() == "tensorflow":
+        layer.supports_jit = False
     return result

@@ -85,7 +85,10 @@ class RecurrentLayer(keras.layers.RNN):
                 f"{type(self).__name__} '{self.name}' expects `use_cudnn` in "
                 f"('auto', True, False). Received: use_cudnn={use_cudnn!r}"
             )
-        self.use_cudnn = use_cudnn
+        # Only layers with a fused kernel carry `use_cudnn`, as in Keras
+        # (`Bidirectional` copies it to its directions only when present).
+        if self.fused_kernel is not None:
+            self.use_cudnn = use_cudnn
         self.state_perturbation = None
 
     units = cell_property("units")
@@ -143,7 +146,9 @@ class RecurrentLayer(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
-        blockers = fused_kernel_blockers(self)
+        if self.fused_kernel is None:
+            return self._loop(sequences, initial_state, mask, training)
+        blockers = fused_kernel_blockers(self, masked=mask is not None)
         if self.use_cudnn is True and blockers:
             raise ValueError(
                 f"{self._describe()} was built with use_cudnn=True but cannot use the "

@@ -1,6 +1,7 @@
 """``StackedRNN``: a deep RNN, several recurrent layers applied in sequence."""
 
 import keras
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -76,7 +77,10 @@ class StackedRNN(keras.layers.Layer):
             layer.return_state = return_state
         self.rnn_layers[-1].return_sequences = return_sequences
         self.rnn_layers[-1].return_state = return_state
-        self.dropouts = [keras.layers.Dropout(self.dropout) for _ in self.rnn_layers[:-1]]
+        self.dropouts = [
+            keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+            for _ in self.rnn_layers[:-1]
+        ]
         self.supports_masking = True
 
     def _state_counts(self):
@@ -137,6 +141,9 @@ class StackedRNN(keras.layers.Layer):
             if self.return_state:
                 final_states.extend(result[1:])
                 result = result[0]
+            # The wrapper's dtype policy decides the outputs' dtype (the layers
+            # keep their own variables and states), as `keras.layers.Bidirectional` does.
+            result = ops.cast(result, self.compute_dtype)
             if self._has_residual(index):
                 result = result + outputs
             if index < len(self.dropouts):

@@ -1,13 +1,14 @@
-"""The fused (cuDNN) path decision, tested on CPU.
+"""The fused (cuDNN) path decision, tested on CPU under the current Keras backend.
 
 `rnnkeras.layers.fused.fused_kernel_blockers` is the one place that decides;
 `gpu_available` is its seam for "is there a GPU", replaced here to simulate one.
+`tests/conformance/test_layer_suites_per_backend.py` runs this module under
+TensorFlow, JAX and PyTorch.
 """
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from weights_and_outputs import assert_outputs_close, randomize
 
 from rnnkeras import layers as rl
@@ -56,7 +57,7 @@ def test_gru_reset_before_blocks_the_fused_kernel(with_gpu):
 
 def test_attached_time_step_probe_blocks_the_fused_kernel(with_gpu):
     layer = rl.LSTM(4)
-    layer.state_perturbation = tf.zeros((2, 5, 4))
+    layer.state_perturbation = keras.ops.zeros((2, 5, 4))
     blockers = fused.fused_kernel_blockers(layer)
     assert len(blockers) == 1 and "state_perturbation" in blockers[0], blockers
 
@@ -67,9 +68,35 @@ def test_simple_rnn_never_takes_a_fused_kernel(with_gpu):
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
 def test_without_gpu_only_the_missing_gpu_blocks(name):
-    assert not keras.distribution.list_devices("gpu")
+    # This machine has no GPU: asking must answer False on every backend, not raise.
+    assert fused.gpu_available() is False
     blockers = fused.fused_kernel_blockers(getattr(rl, name)(4))
     assert len(blockers) == 1 and "GPU" in blockers[0], blockers
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_a_mask_blocks_the_fused_kernel_where_the_backend_kernel_takes_none(name, with_gpu):
+    # Keras 3.15's JAX and PyTorch kernels raise on any mask; TensorFlow's takes
+    # right-padded masks (`keras.src.backend.<name>.rnn`).
+    blockers = fused.fused_kernel_blockers(getattr(rl, name)(4), masked=True)
+    if keras.backend.backend() == "tensorflow":
+        assert blockers == []
+    else:
+        assert len(blockers) == 1 and "mask" in blockers[0], blockers
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_with_simulated_gpu_layer_matches_the_builtin(name, masked, with_gpu, rng):
+    # The backend's own kernel then either refuses (no real GPU) and we loop,
+    # or runs its CPU fallback (Keras' JAX GRU, PyTorch LSTM/GRU): same outputs.
+    mask = np.array([[True] * 5, [True] * 3 + [False] * 2]) if masked else None
+    ours = getattr(rl, name)(4, return_sequences=True, return_state=True)
+    builtin = getattr(keras.layers, name)(4, return_sequences=True, return_state=True)
+    ours(X), builtin(X)
+    randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    assert_outputs_close(ours(X, mask=mask), builtin(X, mask=mask))
 
 
 class FusedSpy:

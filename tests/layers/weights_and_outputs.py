@@ -1,5 +1,6 @@
 """Small helpers shared by the layer tests: random weights and output comparison."""
 
+import keras
 import numpy as np
 
 ATOL = 1e-5
@@ -14,9 +15,10 @@ def randomize(layer, rng, scale=0.5):
 
 def as_list(outputs):
     """A layer's result (tensor or list/tuple of tensors) as a list of NumPy arrays."""
+    # `convert_to_numpy` also takes PyTorch tensors that require grad.
     if isinstance(outputs, (list, tuple)):
-        return [np.asarray(o) for o in outputs]
-    return [np.asarray(outputs)]
+        return [keras.ops.convert_to_numpy(o) for o in outputs]
+    return [keras.ops.convert_to_numpy(outputs)]
 
 
 def assert_outputs_close(got, expected, atol=ATOL):
