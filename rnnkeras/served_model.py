@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 SIGNATURE = "serving_default"
+OUTPUT = "output_0"
 
 
 class InvalidInputs(MlflowException):
@@ -68,6 +69,14 @@ def _as_float(value: Any) -> float | None:
         return np.inf
 
 
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _floats(raw: np.ndarray, expected: str) -> np.ndarray:
     """`raw` (numbers, or the object/text array NumPy makes of mixed JSON) as float64."""
     if raw.dtype.kind in "biuf":
@@ -89,14 +98,6 @@ def _floats(raw: np.ndarray, expected: str) -> np.ndarray:
             f"({len(not_numbers)} value(s) that are not numbers)"
         )
     return values.astype(np.float64)
-
-
-def _reads_as_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def check_inputs(inputs: Any, shape: tuple[int | None, ...], dtype: tf.DType) -> np.ndarray:
@@ -184,7 +185,7 @@ class ServedModel(mlflow.pyfunc.PythonModel):
     ) -> np.ndarray:
         batch = check_inputs(model_input, self._shape, self._dtype)
         outputs = self._serve(**{self._name: tf.constant(batch)})
-        predictions = next(iter(outputs.values())).numpy()
+        predictions = outputs[OUTPUT].numpy()
         if not np.isfinite(predictions).all():
             rows = sorted({int(i) for i in np.argwhere(~np.isfinite(predictions))[:, 0]})
             raise InvalidInputs(
