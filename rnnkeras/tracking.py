@@ -751,7 +751,7 @@ def model_signature(model: keras.Model) -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types import Schema, TensorSpec
 
-    _tensor_shape(model.input_shape, "input")
+    _tensor_shape(model.input_shape, "input")  # the served model takes one input tensor
     shape = _tensor_shape(model.output_shape, "output")
     dtype = keras.backend.standardize_dtype(model.outputs[0].dtype)
     if dtype in ("float16", "bfloat16"):
