@@ -1,0 +1,53 @@
+"""`dvc exp run --temp` runs the pipeline in a throwaway copy; its runs land in the project's store."""
+
+import pandas as pd
+import pytest
+import yaml
+
+from rnnkeras.data import BUNDLED_DIR
+from tests.pipeline.conftest import classification_params
+from tests.pipeline.test_dvc_pipeline import dvc, git, project_copy
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    root = project_copy(tmp_path_factory.mktemp("experiments") / "project")
+    vowels = pd.read_csv(BUNDLED_DIR / "japanese_vowels.csv")
+    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
+    keep = pd.concat(
+        [
+            first[first.split == "train"].groupby("label").head(4),
+            first[first.split == "test"].groupby("label").head(2),
+        ]
+    ).sequence_id
+    (root / "inputs").mkdir()
+    vowels[vowels.sequence_id.isin(keep)].to_csv(root / "inputs" / "vowels.csv", index=False)
+    params = classification_params("inputs/vowels.csv", epochs=2)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (root / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/checkpoints/\n__pycache__/\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "copy")
+    result = dvc(root, "exp", "run", "--temp")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def test_a_temporary_experiment_records_into_the_project_store(experiment, monkeypatch):
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    client = mlflow.MlflowClient(f"sqlite:///{experiment / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert "test.accuracy" in run.data.metrics
+    assert run.info.artifact_uri.startswith((experiment / "mlartifacts").as_uri())
+    champion = client.get_model_version_by_alias("tests", "champion")
+    assert champion.run_id == run.info.run_id
+    assert list((experiment / "mlartifacts").rglob("MLmodel"))
+    assert not list((experiment / ".dvc").rglob("mlflow.db"))
+    assert not list((experiment / ".dvc").rglob("mlartifacts"))
