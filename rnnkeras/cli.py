@@ -12,12 +12,10 @@ parser (`subparsers.add_parser(name, help=...)`) and sets `run=<function(args) -
 import argparse
 import importlib
 
-from rnnkeras.stages import STAGES
+from rnnkeras.stages import STAGES, entry
 
 
 def _add_stage_commands(subparsers) -> None:
-    from rnnkeras.stages import entry
-
     for name in STAGES:
         module = importlib.import_module(f"rnnkeras.stages.{name}")
         parser = subparsers.add_parser(
@@ -52,4 +50,5 @@ def main(argv: list[str] | None = None) -> int:
     for add_command in COMMANDS:
         add_command(subparsers)
     args = parser.parse_args(argv)
+    entry.quiet_tools()
     return int(args.run(args) or 0)

@@ -25,6 +25,7 @@ import yaml
 
 from rnnkeras.params import check_params, load_params
 from rnnkeras.stages import STAGES
+from rnnkeras.stages import entry as stage_entry
 
 ENTRY_POINTS = {
     "main": STAGES,
@@ -126,7 +127,6 @@ def run_entry_point(
     0
     """
     from rnnkeras import tracking
-    from rnnkeras.stages import entry as stage_entry
 
     if entry not in ENTRY_POINTS:
         raise ValueError(
@@ -196,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", default=".", help="project root (default: current folder)")
     parser.add_argument("--run-id", default="", help="evaluate/export: the earlier run's id")
     args = parser.parse_args(argv)
+    stage_entry.quiet_tools()
     try:
         return run_entry_point(args.entry, dict(args.overrides), args.root, args.run_id or None)
     except ValueError as error:

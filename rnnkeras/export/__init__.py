@@ -18,10 +18,18 @@ Example:
 'while'
 """
 
-from rnnkeras.export.report import write_export_report
-from rnnkeras.export.runtime import TFLiteModel
-from rnnkeras.export.saved_model import SavedModelExport, export_saved_model
-from rnnkeras.export.tflite import TFLiteExport, export_tflite
+import importlib
+
+# Where each public name lives. They load on first use, so the `rnnkeras export-model`
+# command can be listed (`rnnkeras --help`) without importing TensorFlow.
+_MODULES = {
+    "SavedModelExport": "saved_model",
+    "TFLiteExport": "tflite",
+    "TFLiteModel": "runtime",
+    "export_saved_model": "saved_model",
+    "export_tflite": "tflite",
+    "write_export_report": "report",
+}
 
 __all__ = [
     "SavedModelExport",
@@ -31,3 +39,9 @@ __all__ = [
     "export_tflite",
     "write_export_report",
 ]
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"rnnkeras.export.{_MODULES[name]}"), name)
+    raise AttributeError(f"module 'rnnkeras.export' has no attribute {name!r}")
