@@ -3,13 +3,17 @@
 The stages of the pipeline call these functions: the train stage opens a run
 with :func:`start_training_run` and logs per-epoch metrics with
 :func:`epoch_metrics_callback`; the evaluate and export stages reopen that run
-with :func:`resume_run`, log metrics and files, and register the model with
-:func:`log_and_register_model`.
+(a rerun records into a child run of it) with :func:`resume_run`, log metrics
+and files, and register the model with :func:`log_and_register_model`, whose
+:func:`register_version` points the alias at the best comparable version.
 
 Where runs go: ``MLFLOW_TRACKING_URI`` when it is set (a tracking server, or
 any store MLflow understands), else a SQLite store ``mlflow.db`` in the project
 with artifacts in ``mlartifacts/`` beside it, both as absolute paths so that
-``mlflow ui`` and ``mlflow models serve`` work from any folder.
+``mlflow ui`` and ``mlflow models serve`` work from any folder. Inside the
+temporary copy DVC runs an experiment in, that is the store of the project the
+copy was made from; a SQLite store whose artifacts are recorded in another
+folder (a moved project) is refused.
 
 MLflow is imported inside the functions, so ``import rnnkeras`` stays light.
 """
