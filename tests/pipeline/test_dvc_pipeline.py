@@ -227,6 +227,9 @@ def test_the_first_result_is_kept_as_the_baseline_experiment(pipeline):
     root, _, _ = pipeline
     copy = root.parent / "baseline"
     shutil.copytree(root, copy, symlinks=True)
+    # A fresh MLflow store: the copied one points at the original folder (a moved project).
+    (copy / "mlflow.db").unlink()
+    shutil.rmtree(copy / "mlartifacts", ignore_errors=True)
     make = ["make", "-f", str(REPO / "Makefile"), "baseline", f"BIN={Path(sys.executable).parent}"]
 
     def save() -> str:
