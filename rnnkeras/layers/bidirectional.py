@@ -5,6 +5,9 @@ import copy
 import keras
 from keras import ops
 
+from rnnkeras.layers.cell import check_float_dtype
+from rnnkeras.layers.recurrent import check_timesteps
+
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
@@ -64,6 +67,7 @@ class Bidirectional(keras.layers.Layer):
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
         super().__init__(**kwargs)
+        check_float_dtype(kwargs.get("dtype"), f"Bidirectional layer '{self.name}'")
         if merge_mode not in MERGE_MODES:
             raise ValueError(
                 f"Bidirectional layer '{self.name}' expects `merge_mode` in "
@@ -140,6 +144,7 @@ class Bidirectional(keras.layers.Layer):
             )
 
     def build(self, sequences_shape, initial_state_shape=None):
+        check_timesteps(sequences_shape, f"Bidirectional layer '{self.name}'")
         for direction in (self.forward_layer, self.backward_layer):
             if not direction.built:
                 direction.build(sequences_shape)
@@ -158,6 +163,7 @@ class Bidirectional(keras.layers.Layer):
         return states[:forward_count], states[forward_count:]
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
+        check_timesteps(sequences.shape, f"Bidirectional layer '{self.name}'")
         forward_state, backward_state = self._split_initial_state(initial_state)
         forward = self.forward_layer(
             sequences, initial_state=forward_state, mask=mask, training=training

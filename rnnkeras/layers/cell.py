@@ -12,7 +12,16 @@ cell call cannot carry: the dropout masks drawn once per sequence and the
 gradient-flow probe (``state_perturbation``).
 """
 
-from keras import activations, constraints, initializers, layers, ops, regularizers
+from keras import (
+    activations,
+    backend,
+    constraints,
+    dtype_policies,
+    initializers,
+    layers,
+    ops,
+    regularizers,
+)
 from keras import random as keras_random
 
 from rnnkeras.layers.keras_internals import DropoutRNNCell
@@ -32,6 +41,24 @@ def check_rate(rate, name: str, owner: str) -> float:
     if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
         raise ValueError(f"{owner} expects `{name}` in [0, 1). Received: {name}={rate!r}")
     return float(rate)
+
+
+def check_float_dtype(dtype, owner: str):
+    """Returns ``dtype`` if its policy computes and stores floats, else raises a ValueError.
+
+    A recurrent layer multiplies by weights and applies ``tanh``/``sigmoid``: an
+    integer, boolean, complex or string policy could only fail later, inside the
+    backend, with an error that names neither the layer nor the argument.
+    """
+    policy = dtype_policies.get(dtype)
+    if not all(
+        backend.is_float_dtype(kind) for kind in (policy.compute_dtype, policy.variable_dtype)
+    ):
+        raise ValueError(
+            f"{owner} expects a floating-point `dtype` (e.g. 'float32', 'float16' or "
+            f"'mixed_float16'). Received: dtype={dtype!r}"
+        )
+    return dtype
 
 
 class RecurrentCell(layers.Layer, DropoutRNNCell):
@@ -65,6 +92,7 @@ class RecurrentCell(layers.Layer, DropoutRNNCell):
     ):
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
+        check_float_dtype(kwargs.get("dtype"), owner)
         self.units = check_units(units, owner)
         self.activation = activations.get(activation)
         self.use_bias = use_bias

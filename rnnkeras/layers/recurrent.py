@@ -11,7 +11,7 @@ It extends ``keras.layers.RNN`` (which already owns states, ``stateful``,
 import keras
 from keras import ops, regularizers, tree
 
-from rnnkeras.layers.cell import check_units
+from rnnkeras.layers.cell import check_float_dtype, check_units
 from rnnkeras.layers.fused import fused_kernel_blockers, run_fused
 from rnnkeras.layers.keras_internals import backend_rnn
 
@@ -36,6 +36,19 @@ def describe_layer(layer_class: type, kwargs: dict) -> str:
     """How errors name a layer that is still being constructed."""
     name = kwargs.get("name")
     return f"{layer_class.__name__} layer" + (f" '{name}'" if name else "")
+
+
+def check_timesteps(sequences_shape, owner: str) -> None:
+    """Raises a ValueError if the (static) time axis of the input is empty.
+
+    A loop over no steps has no last output and no final state; the backends
+    would fail with an error about slicing instead.
+    """
+    if len(sequences_shape) > 1 and sequences_shape[1] == 0:
+        raise ValueError(
+            f"{owner} expects at least one time step (axis 1 of the input). "
+            f"Received: input_shape={tuple(sequences_shape)}"
+        )
 
 
 class RecurrentLayer(keras.layers.RNN):
@@ -73,6 +86,7 @@ class RecurrentLayer(keras.layers.RNN):
         use_cudnn = layer_arguments.pop("use_cudnn", "auto")
         kwargs.pop("implementation", None)
         check_units(arguments["units"], describe_layer(type(self), kwargs))
+        check_float_dtype(kwargs.get("dtype"), describe_layer(type(self), kwargs))
         cell = cell_class(
             **arguments,
             dtype=kwargs.get("dtype"),
@@ -114,10 +128,12 @@ class RecurrentLayer(keras.layers.RNN):
                 f"{self._describe()} expects inputs of rank 3 (batch, timesteps, "
                 f"features). Received: input_shape={tuple(sequences_shape)}"
             )
+        check_timesteps(sequences_shape, self._describe())
         super().build(sequences_shape, initial_state_shape)
         self.input_spec = keras.InputSpec(ndim=3, axes={-1: sequences_shape[-1]})
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        check_timesteps(sequences.shape, self._describe())
         if initial_state is not None:
             initial_state = self._checked_initial_state(initial_state, sequences.shape[0])
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)

@@ -3,6 +3,27 @@
 import keras
 from keras import ops
 
+from rnnkeras.layers.cell import check_float_dtype
+from rnnkeras.layers.recurrent import check_timesteps
+
+
+def _set_outputs(layer, return_sequences: bool, return_state: bool) -> None:
+    """Sets what a layer of the stack returns, through to both directions of a wrapper.
+
+    Our `Bidirectional` forwards these attributes itself; `keras.layers.Bidirectional`
+    keeps them as plain attributes that its directions never read, so they are set
+    on each direction here, with the zero outputs at masked steps that Keras'
+    wrapper sets up in its constructor.
+    """
+    layer.return_sequences = return_sequences
+    layer.return_state = return_state
+    if isinstance(layer, keras.layers.Bidirectional):
+        for direction in (layer.forward_layer, layer.backward_layer):
+            direction.return_sequences = return_sequences
+            direction.return_state = return_state
+            if getattr(direction, "zero_output_for_mask", None) is not None:
+                direction.zero_output_for_mask = return_sequences
+
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
 class StackedRNN(keras.layers.Layer):
@@ -52,6 +73,7 @@ class StackedRNN(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_float_dtype(kwargs.get("dtype"), f"StackedRNN '{self.name}'")
         if not isinstance(layers, (list, tuple)) or not layers:
             raise ValueError(
                 f"StackedRNN '{self.name}' expects a non-empty list of recurrent layers. "
@@ -73,10 +95,8 @@ class StackedRNN(keras.layers.Layer):
         self.return_sequences = return_sequences
         self.return_state = return_state
         for layer in self.rnn_layers[:-1]:
-            layer.return_sequences = True
-            layer.return_state = return_state
-        self.rnn_layers[-1].return_sequences = return_sequences
-        self.rnn_layers[-1].return_state = return_state
+            _set_outputs(layer, return_sequences=True, return_state=return_state)
+        _set_outputs(self.rnn_layers[-1], return_sequences, return_state)
         self.dropouts = [
             keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
             for _ in self.rnn_layers[:-1]
@@ -100,6 +120,7 @@ class StackedRNN(keras.layers.Layer):
 
     def build(self, sequences_shape, initial_state_shape=None):
         shape = tuple(sequences_shape)
+        check_timesteps(shape, f"StackedRNN '{self.name}'")
         for index, layer in enumerate(self.rnn_layers):
             if not layer.built:
                 layer.build(shape)
@@ -132,6 +153,7 @@ class StackedRNN(keras.layers.Layer):
         return split
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
+        check_timesteps(sequences.shape, f"StackedRNN '{self.name}'")
         per_layer_states = self._split_initial_state(initial_state)
         outputs, final_states = sequences, []
         for index, (layer, states) in enumerate(

@@ -142,3 +142,40 @@ def test_stacked_residual_needs_matching_widths():
     with pytest.raises(ValueError, match="residual") as error:
         layer(X)
     assert_names(error, "deep")
+
+
+NON_FLOAT_DTYPES = ["string", "int32", "bool", "uint8", "complex64"]
+ALL_CLASSES = {
+    **{name: lambda layer=name, **kw: getattr(rl, layer)(4, **kw) for name in LAYERS},
+    **{
+        f"{name}Cell": lambda layer=name, **kw: getattr(rl, f"{layer}Cell")(4, **kw)
+        for name in LAYERS
+    },
+    "Bidirectional": lambda **kw: rl.Bidirectional(rl.LSTM(4), **kw),
+    "StackedRNN": lambda **kw: rl.StackedRNN([rl.GRU(4)], **kw),
+}
+
+
+@pytest.mark.parametrize("dtype", NON_FLOAT_DTYPES)
+@pytest.mark.parametrize("name", ALL_CLASSES)
+def test_non_float_dtype_is_refused_at_construction(name, dtype):
+    with pytest.raises(ValueError, match=f"Received: dtype='{dtype}'") as error:
+        ALL_CLASSES[name](dtype=dtype)
+    assert_names(error, name)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "StackedRNN"])
+def test_zero_time_steps_are_refused_naming_the_layer(name):
+    with pytest.raises(ValueError, match="at least one time step") as error:
+        ALL_CLASSES[name](name="no_steps")(np.zeros((2, 0, 3), "float32"))
+    assert_names(error, "no_steps")
+    with pytest.raises(ValueError, match="at least one time step"):
+        ALL_CLASSES[name]()(keras.Input((0, 3)))
+
+
+def test_zero_time_steps_after_build_are_refused():
+    layer = rl.GRU(4, name="built_first")
+    layer(X)
+    with pytest.raises(ValueError, match="at least one time step") as error:
+        layer(np.zeros((2, 0, 3), "float32"))
+    assert_names(error, "built_first")
