@@ -112,12 +112,13 @@ def params_keys() -> set[str]:
 
 
 def check_dvc(tokens):
+    from dvc.cli import DvcParserError
     from dvc.cli.parser import get_main_parser
 
     args = [t for t in tokens[1:] if not is_placeholder(t)]
     try:
         get_main_parser().parse_args(args)
-    except SystemExit as error:
+    except (SystemExit, DvcParserError) as error:
         raise AssertionError(f"dvc does not accept {args}") from error
     for flag, value in zip(tokens, tokens[1:], strict=False):
         if flag in ("-S", "--set-param"):
