@@ -130,17 +130,15 @@ def check_mlflow(tokens, partial=False):
     from mlflow.cli import cli
 
     args = [t for t in tokens[1:] if not is_placeholder(t)]
-    command, context = cli, None
-    while isinstance(command, click.Group):
-        context = command.make_context(command.name or "mlflow", list(args), parent=context)
-        name, command, args = command.resolve_command(
-            context, context.protected_args + context.args
-        )
+    command = cli
+    while isinstance(command, click.Group):  # the documented commands give no group options
+        name, args = args[0], args[1:]
+        command = command.get_command(click.Context(command), name)
         assert command is not None, f"mlflow has no command {name!r}"
     if partial:
         return  # a command named in the text (`mlflow run`), not a command line
     try:
-        command.make_context(command.name, list(args), parent=context)
+        command.make_context(command.name, list(args))
     except click.UsageError as error:
         raise AssertionError(f"mlflow {command.name}: {error}") from error
     if command.name == "run" and "mlproject" in tokens:
