@@ -32,8 +32,12 @@ class StackedRNN(keras.layers.Layer):
     Every layer but the last returns its full sequence; the last one follows
     this wrapper's ``return_sequences``. With ``residual=True``, layer ``l > 0``
     adds its input to its output (Wu et al., 2016, "Google's Neural Machine
-    Translation System"), which keeps gradients alive in deep stacks; those
-    layers must keep the width of their input. ``dropout`` is applied between
+    Translation System"), which keeps gradients alive in deep stacks. Where a
+    layer changes the width (e.g. ``Bidirectional(LSTM(64))``, 128 wide, under
+    ``GRU(64)``), its input is first multiplied by a learned ``(in, out)``
+    matrix, ``residual_projection_<l>`` (He et al., 2016, projection
+    shortcuts). The wrapper's dtype policy sets its outputs' dtype; the layers
+    keep their own variables and states. ``dropout`` is applied between
     layers (not after the last). Masks are passed to every layer. A residual
     link needs a sequence on both sides, so with ``return_sequences=False`` the
     top layer has none.
@@ -121,6 +125,7 @@ class StackedRNN(keras.layers.Layer):
     def build(self, sequences_shape, initial_state_shape=None):
         shape = tuple(sequences_shape)
         check_timesteps(shape, f"StackedRNN '{self.name}'")
+        projections = []
         for index, layer in enumerate(self.rnn_layers):
             if not layer.built:
                 layer.build(shape)
@@ -128,13 +133,21 @@ class StackedRNN(keras.layers.Layer):
             if self.return_state:
                 output_shape = output_shape[0]
             output_shape = tuple(output_shape)
+            projection = None
             if self._has_residual(index) and output_shape[-1] != shape[-1]:
-                raise ValueError(
-                    f"StackedRNN '{self.name}' with residual=True needs layer {index} "
-                    f"('{layer.name}') to keep its input width {shape[-1]}. "
-                    f"Received: output width={output_shape[-1]}"
+                # A residual link across a change of width adds a learned linear
+                # projection of the input (He et al., 2016, "Deep Residual
+                # Learning", projection shortcuts); equal widths keep the identity.
+                projection = keras.layers.Dense(
+                    output_shape[-1],
+                    use_bias=False,
+                    name=f"residual_projection_{index}",
+                    dtype=self.dtype_policy,
                 )
+                projection.build(shape)
+            projections.append(projection)
             shape = output_shape
+        self.residual_projections = projections
 
     def _split_initial_state(self, initial_state):
         counts = self._state_counts()
@@ -167,7 +180,8 @@ class StackedRNN(keras.layers.Layer):
             # keep their own variables and states), as `keras.layers.Bidirectional` does.
             result = ops.cast(result, self.compute_dtype)
             if self._has_residual(index):
-                result = result + outputs
+                projection = self.residual_projections[index]
+                result = result + (outputs if projection is None else projection(outputs))
             if index < len(self.dropouts):
                 result = self.dropouts[index](result, training=training)
             outputs = result

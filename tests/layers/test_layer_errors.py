@@ -135,15 +135,6 @@ def test_dropout_rate_must_lie_in_unit_interval(argument):
         rl.GRU(4, **{argument: 1.5})
 
 
-def test_stacked_residual_needs_matching_widths():
-    layer = rl.StackedRNN(
-        [rl.GRU(4), rl.LSTM(5)], residual=True, return_sequences=True, name="deep"
-    )
-    with pytest.raises(ValueError, match="residual") as error:
-        layer(X)
-    assert_names(error, "deep")
-
-
 NON_FLOAT_DTYPES = ["string", "int32", "bool", "uint8", "complex64"]
 ALL_CLASSES = {
     **{name: lambda layer=name, **kw: getattr(rl, layer)(4, **kw) for name in LAYERS},

@@ -156,3 +156,42 @@ def test_return_state_with_bidirectional_on_top(rng):
     stacked = rl.StackedRNN([rl.GRU(4), rl.Bidirectional(rl.LSTM(2))], return_state=True)
     result = as_list(stacked(inputs(rng)))
     assert [r.shape for r in result] == [(BATCH, 4)] + [(BATCH, 4)] + [(BATCH, 2)] * 4
+
+
+def test_residual_across_a_width_change_adds_a_learned_projection(rng, tmp_path):
+    # The README's first stack, small: widths 3 -> 8 (bidirectional) -> 4 -> 4.
+    x = inputs(rng)
+    stacked = rl.StackedRNN(
+        [rl.Bidirectional(rl.LSTM(4)), rl.GRU(4), rl.GRU(4)],
+        residual=True,
+        return_sequences=True,
+    )
+    stacked(x)
+    randomize(stacked, rng)
+    projections = [p for p in stacked.residual_projections if p is not None]
+    assert [tuple(p.kernel.shape) for p in projections] == [(8, 4)]
+    # By hand, with Keras built-ins holding the same weights and NumPy for the projection.
+    weights = stacked.get_weights()
+    builtins = [
+        keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True)),
+        keras.layers.GRU(4, return_sequences=True),
+        keras.layers.GRU(4, return_sequences=True),
+    ]
+    h1 = builtins[0](x)
+    h2 = builtins[1](h1)
+    builtins[2](h2)
+    start = 0
+    for builtin in builtins:
+        count = len(builtin.get_weights())
+        builtin.set_weights(weights[start : start + count])
+        start += count
+    (projection_kernel,) = weights[start:]
+    h1 = np.asarray(builtins[0](x))
+    h2 = np.asarray(builtins[1](h1)) + h1 @ projection_kernel
+    h3 = np.asarray(builtins[2](h2)) + h2
+    assert_outputs_close(stacked(x), h3)
+    # The projection is saved and loaded with the model.
+    model = keras.Sequential([keras.Input((None, FEATURES)), stacked])
+    model.save(tmp_path / "residual.keras")
+    restored = keras.saving.load_model(tmp_path / "residual.keras")
+    assert_outputs_close(restored(x), h3)
