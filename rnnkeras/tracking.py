@@ -146,7 +146,10 @@ def artifact_location(tracking_uri: str) -> str | None:
 def configure(project_root: str | Path = ".") -> str:
     """Points MLflow at ``MLFLOW_TRACKING_URI``, else at the project's SQLite store.
 
-    A SQLite store is first checked to still sit where its runs were recorded (see
+    A relative SQLite path in ``MLFLOW_TRACKING_URI`` (``sqlite:///mlflow.db``) names
+    a file of the project: inside the temporary copy DVC runs an experiment in, of
+    the project the copy was made from (see :func:`store_folder`). A SQLite store is
+    then checked to still sit where its runs were recorded (see
     :func:`check_store_location`).
 
     Args:
@@ -168,6 +171,9 @@ def configure(project_root: str | Path = ".") -> str:
     import mlflow
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(project_root)
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
+        uri = f"{prefix}{store_folder(Path.cwd()) / uri[len(prefix) :]}"
     check_store_location(uri)
     mlflow.set_tracking_uri(uri)
     return uri

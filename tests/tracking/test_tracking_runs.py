@@ -292,6 +292,20 @@ def test_a_dvc_experiment_copy_records_into_the_project_store(tmp_path, monkeypa
     assert tracking.store_folder(project) == project
 
 
+def test_a_relative_sqlite_uri_in_a_dvc_experiment_copy_names_the_project_store(
+    tmp_path, monkeypatch
+):
+    project = tmp_path / "project"
+    copy = project / ".dvc" / "tmp" / "exps" / "tmpk3j2"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db")
+    assert tracking.configure(".") == f"sqlite:///{project / 'mlflow.db'}"
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///runs/other.db")
+    assert tracking.configure(".") == f"sqlite:///{project / 'runs' / 'other.db'}"
+
+
 def test_resume_run_of_a_deleted_run_records_a_new_one(store, tmp_path):
     import mlflow
 
