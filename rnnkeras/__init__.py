@@ -14,9 +14,11 @@ import importlib
 
 import wrapt
 
+from rnnkeras.saving import load_model
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "layers"]
+__all__ = ["__version__", "layers", "load_model"]
 
 # Registering the layers needs Keras, and importing Keras imports its backend (seconds). So
 # they are registered the moment Keras is imported (now, if it already is): `.keras` files

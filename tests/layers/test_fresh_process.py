@@ -73,7 +73,8 @@ def build_models():
         ),
         "stacked_residual": sequence_model(
             rl.StackedRNN(
-                [rl.LSTM(4), rl.GRU(4), rl.SimpleRNN(4)],
+                # The top layer widens 4 -> 5: its residual link has a projection.
+                [rl.LSTM(4), rl.GRU(4), rl.SimpleRNN(5)],
                 residual=True,
                 dropout=0.2,
                 return_sequences=True,
@@ -158,3 +159,43 @@ def test_keras_file_reloads_in_fresh_process(name, fresh_process):
         np.testing.assert_allclose(g, e, rtol=0, atol=1e-6)
     modules = loaded["modules"]
     assert EXPECTED_MODULE.get(name, "rnnkeras.layers") in " ".join(modules), modules
+
+
+ONE_LINER = """
+import sys
+import keras
+import numpy as np
+
+try:
+    keras.saving.load_model(sys.argv[1])
+except TypeError:
+    print("PLAIN_LOAD_FAILS")
+import rnnkeras
+
+model = rnnkeras.load_model(sys.argv[1])
+np.save(sys.argv[3], keras.ops.convert_to_numpy(model(np.load(sys.argv[2]))))
+"""
+
+
+def test_rnnkeras_load_model_loads_where_plain_keras_cannot(tmp_path, rng):
+    model = sequence_model(rl.StackedRNN([rl.Bidirectional(rl.LSTM(4)), rl.GRU(4)], residual=True))
+    randomize(model, rng)
+    x = rng.normal(size=(2, TIMESTEPS, FEATURES)).astype("float32")
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "x.npy", x)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            ONE_LINER,
+            *(str(tmp_path / n) for n in ("model.keras", "x.npy", "y.npy")),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"},
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    # Without `import rnnkeras` Keras cannot find the classes: the reason for the one-liner.
+    assert "PLAIN_LOAD_FAILS" in completed.stdout
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), as_list(model(x))[0], rtol=0, atol=1e-6)
