@@ -4,11 +4,14 @@
 ``export-model`` takes a ``.keras`` file and options on the command line::
 
     rnnkeras export-model models/model.keras --data data/validated \\
-        --quantize none float16 dynamic int8 --right-padded --out export
+        --quantize none float16 dynamic int8 --right-padded --out exports/model
 
 It writes ``<out>/saved_model/<version>/``, ``<out>/model_<quantize>.tflite``
 and, with ``--data``, the report ``<out>/export.json`` (+ ``.md``), whose table
-it prints.
+it prints. ``<out>`` defaults to ``exports/<model file name>``. It refuses to
+write into an output of the DVC pipeline it lies in (``export/`` is the export
+stage's): DVC would then see the stage as modified and ``dvc checkout`` would
+refuse to restore it. ``--force`` writes there anyway.
 """
 
 import argparse
@@ -19,10 +22,12 @@ import numpy as np
 DESCRIPTION = """Exports a .keras model outside the pipeline (`rnnkeras export` is the pipeline's
 stage). Writes <out>/saved_model/<version>/ and <out>/model_<quantize>.tflite and, with
 --data, checks every file against the Keras model in <out>/export.json (+ .md).
+Refuses to write into an output of the project's DVC pipeline (such as export/)
+unless --force is given.
 
 example:
   rnnkeras export-model models/model.keras --data data/validated \\
-      --quantize none float16 dynamic int8 --right-padded --out export
+      --quantize none float16 dynamic int8 --right-padded --out exports/model
 """
 
 
@@ -35,7 +40,16 @@ def add_command(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="the .keras model file")
-    parser.add_argument("--out", default="export", help="output folder (default: export)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: exports/<model file name without suffix>)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even into an output of the project's DVC pipeline (DVC then sees it modified)",
+    )
     parser.add_argument(
         "--data",
         default=None,
@@ -95,6 +109,38 @@ def _load_data(data: str | None) -> tuple[dict | None, dict | None]:
     return loaded, loaded
 
 
+def _written_paths(args: argparse.Namespace, out: Path) -> list[Path]:
+    names = ["float32" if mode == "none" else mode for mode in args.quantize]
+    paths = [out / f"model_{name}.tflite" for name in names]
+    if not args.no_saved_model:
+        paths.append(out / "saved_model")
+    if args.data is not None:
+        paths += [out / "export.json", out / "export.md"]
+    return paths
+
+
+def output_folder(args: argparse.Namespace) -> Path:
+    """``--out`` (or its default), checked against the outputs of the DVC pipeline it lies in.
+
+    Raises:
+        ValueError: If writing there would change a pipeline output and
+            ``--force`` was not given.
+    """
+    from rnnkeras.export.pipeline_outputs import overlapping_outputs
+
+    out = Path(args.out) if args.out is not None else Path("exports") / Path(args.model).stem
+    overlapping = overlapping_outputs(_written_paths(args, out))
+    if overlapping and not args.force:
+        raise ValueError(
+            f"export-model would write into {', '.join(overlapping)}, an output of the "
+            "project's DVC pipeline (dvc.yaml): DVC would then see that stage as modified "
+            "and `dvc checkout` would refuse to restore it. Choose another folder (the "
+            "default is exports/<model name>), or pass --force to write there anyway. "
+            f"Received: --out={args.out}"
+        )
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Exports ``args.model`` as asked; returns the exit code (1 when a threshold is missed)."""
     import keras
@@ -103,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = keras.saving.load_model(args.model, compile=False)
     heldout, calibration = _load_data(args.data)
-    out = Path(args.out)
+    out = output_folder(args)
     saved = None if args.no_saved_model else export_saved_model(model, out / "saved_model")
     exports = []
     for mode in args.quantize:

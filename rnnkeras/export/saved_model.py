@@ -70,7 +70,7 @@ def serving_module(
 
     >>> import keras, tempfile, tensorflow as tf
     >>> from rnnkeras.layers import LSTM
-    >>> model = keras.Sequential([keras.Input((None, 3), name="x"), LSTM(4)])
+    >>> model = keras.Sequential([keras.Input((None, 3), name="x"), LSTM(4, name="lstm")])
     >>> module, forms = serving_module(model)
     >>> folder = tempfile.mkdtemp()
     >>> tf.saved_model.save(module, folder)

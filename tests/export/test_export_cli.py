@@ -2,12 +2,13 @@
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from export_models import classifier, padded_inputs, recurrent
 
-from rnnkeras.export.cli import add_command
+from rnnkeras.export.cli import add_command, output_folder
 
 
 def _parse(argv):
@@ -58,3 +59,49 @@ def test_data_must_be_a_folder_or_npz(tmp_path):
     )
     with pytest.raises(ValueError, match="folder with test.npz or an .npz file"):
         args.run(args)
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_refuses_to_write_into_the_pipelines_export_folder(monkeypatch):
+    """The command of the docs, run in this project: `export/` belongs to DVC's export stage."""
+    monkeypatch.chdir(REPOSITORY)
+    args = _parse(["export-model", "models/model.keras", "--data", "data/validated"])
+    args.out = "export"
+    with pytest.raises(ValueError, match="write into export, an output") as error:
+        output_folder(args)
+    assert str(error.value).endswith("Received: --out=export")
+    args.force = True
+    assert output_folder(args) == Path("export")
+
+
+@pytest.mark.parametrize(
+    "out, refused",
+    [
+        ("export", ["export"]),
+        ("reports", ["reports/export.json", "reports/export.md"]),
+        (".", []),
+        ("exports/model", []),
+        ("export/../elsewhere", []),
+    ],
+)
+def test_any_pipeline_output_is_refused_nothing_else(tmp_path, monkeypatch, out, refused):
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  export:\n    cmd: python pipelines/export.py\n    outs:\n      - export\n"
+        "      - reports/export.json\n      - reports/export.md:\n          cache: false\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    args = _parse(["export-model", "model.keras", "--data", "x.npz", "--out", out])
+    if refused:
+        with pytest.raises(ValueError, match=f"write into {', '.join(refused)}, an output"):
+            output_folder(args)
+        assert not (tmp_path / out).exists()
+    else:
+        assert output_folder(args) == Path(out)
+
+
+def test_default_folder_is_outside_the_pipeline_outputs(monkeypatch):
+    monkeypatch.chdir(REPOSITORY)
+    args = _parse(["export-model", "models/model.keras"])
+    assert output_folder(args) == Path("exports/model")
