@@ -60,6 +60,11 @@ _DIRECTION_TAG = "rnnkeras.greater_is_better"
 # Where DVC makes the temporary copies it runs experiments in (`dvc exp run --temp`, queue).
 _DVC_EXPERIMENT_COPIES = (".dvc", "tmp", "exps")
 
+# `mlflow.set_tracking_uri` exports the URI as MLFLOW_TRACKING_URI (for subprocesses). The
+# project store that `configure` put there is not the user's choice: a later `configure` of
+# another project must not take it for one.
+_exported_uri: str | None = None
+
 # Beside the training checkpoint: the run a resumed training continues.
 _CHECKPOINT_RUN = "mlflow_run.json"
 
@@ -170,12 +175,17 @@ def configure(project_root: str | Path = ".") -> str:
     """
     import mlflow
 
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(project_root)
+    global _exported_uri
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    chosen_by_user = bool(uri) and uri != _exported_uri
+    if not chosen_by_user:
+        uri = default_tracking_uri(project_root)
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
         uri = f"{prefix}{store_folder(Path.cwd()) / uri[len(prefix) :]}"
     check_store_location(uri)
     mlflow.set_tracking_uri(uri)
+    _exported_uri = None if chosen_by_user else uri
     return uri
 
 

@@ -28,6 +28,18 @@ def test_default_store_is_an_absolute_sqlite_file_in_the_project(tmp_path, monke
     assert Path(uri.removeprefix("sqlite:///")).is_absolute()
 
 
+def test_configure_of_another_project_is_not_held_back_by_the_first(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first = tracking.configure(tmp_path / "a")
+    assert os.environ["MLFLOW_TRACKING_URI"] == first  # MLflow exports it for subprocesses
+    assert tracking.configure(tmp_path / "b") == f"sqlite:///{tmp_path / 'b' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mine.db'}")
+    assert tracking.configure(tmp_path / "c") == f"sqlite:///{tmp_path / 'mine.db'}"
+    assert tracking.configure(tmp_path / "d") == f"sqlite:///{tmp_path / 'mine.db'}"
+
+
 def test_tracking_uri_variable_wins_over_the_project_store(tmp_path, monkeypatch):
     import mlflow
 
@@ -281,11 +293,10 @@ def test_flatten_nested_params():
 
 
 def test_a_dvc_experiment_copy_records_into_the_project_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     project = tmp_path / "project"
     for copy in (".dvc/tmp/exps/tmpk3j2", ".dvc/tmp/exps/run/tmpq9", ".dvc/tmp/exps/tmpk/sub"):
         (project / copy).mkdir(parents=True)
-        # mlflow.set_tracking_uri exports the URI it is given as MLFLOW_TRACKING_URI.
-        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
         assert tracking.store_folder(project / copy) == project
         assert tracking.configure(project / copy) == f"sqlite:///{project / 'mlflow.db'}"
     assert tracking.store_folder(project / ".dvc") == project / ".dvc"
@@ -402,14 +413,12 @@ def test_a_moved_project_is_refused_with_what_to_do(store, tmp_path, monkeypatch
     moved = tmp_path / "renamed"
     store.rename(moved)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # set by the store's configure()
     expected = rf"made in {store}.*ln -s {moved} {store}.*Received: tracking_uri=sqlite:///{moved}"
     with pytest.raises(ValueError, match=expected):
         tracking.configure(moved)
     assert not store.exists()
 
     store.symlink_to(moved)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert tracking.configure(moved) == f"sqlite:///{moved / 'mlflow.db'}"
 
 
@@ -420,7 +429,6 @@ def test_a_copied_project_is_refused_too(store, tmp_path, monkeypatch):
         pass
     copy = tmp_path / "copy"
     shutil.copytree(store, copy)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI")
     with pytest.raises(ValueError, match="moved or copied"):
         tracking.configure(copy)
     assert tracking.configure(store) == f"sqlite:///{store / 'mlflow.db'}"
