@@ -16,6 +16,10 @@ Everything the fused op does not cover is handled here or refused by
   the per-sequence lengths: the backward direction reads each sequence
   reversed within its length, the last output is gathered
   at ``length - 1`` and padded steps are filled as Keras fills them;
+- initial states: the op keeps them in TFLite variable tensors and writes its
+  final states back, so each state is made the output of an op that runs on
+  every invoke, and a plain runtime gives the same output for the same input
+  without ``reset_all_variables()``;
 - ``return_state``: the op returns no cell state;
 - the converter sets the op's ``cell_clip`` to 10, clipping the cell state to
   [-10, 10], which Keras does not do; a cell state that grows past 10 and
@@ -149,10 +153,10 @@ def _written_each_call(state, sequences, salt: int):
     # it, and its threshold is unique to this state so that common-subexpression
     # elimination cannot merge two states into one tensor. A select keeps the
     # state's own type (an int16 cell state in full-int8 files); arithmetic
-    # here would not (the converter then feeds int8 into an int16 ADD).
+    # here would not (the converter then feeds int8 into an int16 ADD). States
+    # the graph computes go through it too: one tensor given as two states, or
+    # to two layers, must still become a variable of each op's own.
     state = tf.convert_to_tensor(state)
-    if tf.get_static_value(state) is None:
-        return state  # computed by the graph (or fed by the caller) on every invoke
     first = sequences[:, 0, :1]
     salt = tf.constant(float(salt), sequences.dtype)
     never = tf.logical_and(first > salt, first < salt)

@@ -29,6 +29,10 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 
+from rnnkeras.export.support import walk
+
+_HALF = ("float16", "bfloat16")
+
 
 def needs_float32_twin(model: keras.Model) -> bool:
     """Whether any layer of ``model`` (nested ones included) computes in a dtype other than float32.
@@ -36,10 +40,10 @@ def needs_float32_twin(model: keras.Model) -> bool:
     Integer-input layers (an ``Embedding``'s indices) do not count: only the
     floating compute dtype of each layer's policy is looked at.
     """
+    layers = [model, *(layer for _, layer in walk(model))]
     return any(
-        layer.dtype_policy.compute_dtype in ("float16", "bfloat16")
-        or layer.dtype_policy.variable_dtype in ("float16", "bfloat16")
-        for layer in model._flatten_layers(include_self=True)
+        layer.dtype_policy.compute_dtype in _HALF or layer.dtype_policy.variable_dtype in _HALF
+        for layer in layers
     )
 
 

@@ -39,6 +39,16 @@ def _seq2seq() -> keras.Model:
     return keras.Model(source, keras.layers.Dense(3)(decoded))
 
 
+def _shared_state() -> keras.Model:
+    """One computed tensor as both states of two decoders."""
+    keras.utils.set_random_seed(0)
+    source = keras.Input((TIMESTEPS, FEATURES), name="source")
+    state = keras.layers.Dense(6, activation="tanh")(keras.layers.Flatten()(source))
+    first = rl.LSTM(6, return_sequences=True)(source, initial_state=[state, state])
+    second = rl.LSTM(6)(first, initial_state=[state, state])
+    return keras.Model(source, keras.layers.Dense(3)(second))
+
+
 MODELS = {
     "stacked": (_stacked_from_the_issue, {}),
     "bidirectional_masked": (
@@ -51,6 +61,7 @@ MODELS = {
         {"right_padded": True},
     ),
     "initial_state": (_seq2seq, {}),
+    "shared_state": (_shared_state, {}),
 }
 
 
