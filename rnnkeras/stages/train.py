@@ -31,7 +31,6 @@ def run(params: dict, root: Path = Path(".")) -> None:
 
     train = params["train"]
     seed = train["seed"]
-    seed_everything(seed)
     meta = load_meta(root / paths.VALIDATED)
     arrays = {split: load_arrays(root / paths.VALIDATED, split) for split in ("train", "val")}
     # The code that builds and trains the model is part of the setup: a checkpoint made by
@@ -66,6 +65,11 @@ def run(params: dict, root: Path = Path(".")) -> None:
             )
         )
         callbacks.append(tracking.epoch_metrics_callback())
+        # Seeded last, right before the model is built: MLflow draws from Python's `random`
+        # when it creates a run (its random run name), which the DVC route does here and the
+        # MLflow Project's `mlflow run` does in another process. Seeding earlier gave the
+        # two routes different initial weights.
+        seed_everything(seed)
         model, history = training.fit_resumable(
             build, arrays, train, root / paths.CHECKPOINTS, setup, callbacks=callbacks
         )

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import keras
+import mlflow
 import numpy as np
 import pytest
 import yaml
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run(*command: str, cwd: Path) -> None:
+def run(*command: str, cwd: Path, **variables: str) -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     # The stages' own defaults decide what TensorFlow prints (tests/conftest.py sets others).
     for name in (
@@ -30,6 +31,7 @@ def run(*command: str, cwd: Path) -> None:
         "TF_CPP_MIN_LOG_LEVEL",
     ):
         env.pop(name, None)
+    env.update(variables)
     done = subprocess.run(
         [sys.executable, *command], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
@@ -51,8 +53,20 @@ def test_the_dvc_stages_and_the_mlflow_project_train_the_same_weights(tmp_path, 
     for stage in ("prepare", "validate", "train"):
         run(str(REPO / "pipelines" / f"{stage}.py"), cwd=dvc_route)
     mlflow_route = project(tmp_path / "mlflow", tiny_vowels_csv)
-    run("-m", "rnnkeras.mlflow_project", "train", cwd=mlflow_route)
-    (work,) = (mlflow_route / "mlproject" / "runs").iterdir()
+    # As `mlflow run` does: the run exists before the entry point starts (so MLflow does not
+    # draw a random run name in the training process, as it does on the DVC route).
+    store = f"sqlite:///{mlflow_route / 'mlflow.db'}"
+    client = mlflow.MlflowClient(store)
+    run_id = client.create_run(client.create_experiment("routes")).info.run_id
+    run(
+        "-m",
+        "rnnkeras.mlflow_project",
+        "train",
+        cwd=mlflow_route,
+        MLFLOW_TRACKING_URI=store,
+        MLFLOW_RUN_ID=run_id,
+    )
+    work = mlflow_route / "mlproject" / "runs" / run_id
 
     expected = keras.models.load_model(dvc_route / paths.MODEL).get_weights()
     received = keras.models.load_model(work / paths.MODEL).get_weights()
