@@ -141,3 +141,13 @@ def test_the_mlflow_project_checks_its_overrides_before_any_stage(tmp_path, caps
     assert "train.epochs must be an integer ≥ 1. Received: train.epochs=0" in error
     assert "train.dropout must be a number ≥ 0.0 and < 1.0. Received: train.dropout=2.0" in error
     assert not (root / mlflow_project.RUNS_DIR).exists()
+
+
+def test_the_csv_section_accepts_exactly_the_dataset_spec_fields():
+    import dataclasses
+
+    from rnnkeras.data.spec import DatasetSpec
+    from rnnkeras.params_schema import CsvParams
+
+    spec_fields = {field.name for field in dataclasses.fields(DatasetSpec)} - {"name"}
+    assert set(CsvParams.model_fields) == spec_fields
