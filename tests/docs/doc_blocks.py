@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SETUP_MARKER = "<!-- doc-test setup"
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
-SETUP = re.compile(r"<!-- doc-test setup\n(.*?)-->\s*\Z", re.DOTALL)
+SETUP = re.compile(r"<!-- doc-test setup\n((?:(?!-->).)*?)-->\s*\Z", re.DOTALL)
 INLINE = re.compile(r"(?<!`)`([^`\n]+(?:\n[^`\n]+)?)`(?!`)")
 
 
