@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize
+from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
 
@@ -90,14 +90,25 @@ BUILTIN_CASES = [
     ({"return_sequences": True}, "concat"),
     ({"return_sequences": True, "return_state": True}, "sum"),
     ({"return_state": True}, None),
-    ({"return_sequences": True, "unroll": True}, "mul"),
+    pytest.param(
+        {"return_sequences": True, "unroll": True},
+        "mul",
+        marks=pytest.mark.xfail(
+            keras.backend.backend() == "torch",
+            reason="Keras 3.15's torch `rnn` fails on go_backwards + unroll + mask, for "
+            "keras.layers.LSTM too ('tuple' object has no attribute 'shape')",
+            strict=True,
+        ),
+    ),
     ({}, "ave"),
 ]
 
 
 @pytest.mark.parametrize("direction", ["builtin_to_ours", "ours_to_builtin"])
 @pytest.mark.parametrize(
-    "options, merge_mode", BUILTIN_CASES, ids=[f"{o}-{m}" for o, m in BUILTIN_CASES]
+    "options, merge_mode",
+    BUILTIN_CASES,
+    ids=["sequences-concat", "sequences-states-sum", "states-None", "sequences-unroll-mul", "ave"],
 )
 def test_lstm_matches_keras_bidirectional(options, merge_mode, direction, rng):
     ours = rl.Bidirectional(rl.LSTM(UNITS, **options), merge_mode=merge_mode)
@@ -123,7 +134,7 @@ def test_initial_state_matches_keras_bidirectional(rng):
     ours.set_weights(builtin.get_weights())
     result = ours(x, initial_state=states)
     assert_outputs_close(result, builtin(x, initial_state=states))
-    assert not np.allclose(np.asarray(result[0]), np.asarray(ours(x)[0]), atol=1e-3)
+    assert not np.allclose(to_numpy(result[0]), to_numpy(ours(x)[0]), atol=1e-3)
 
 
 @pytest.mark.parametrize("direction", ["builtin_to_ours", "ours_to_builtin"])
@@ -156,6 +167,6 @@ def test_masked_steps_are_zero_in_returned_sequences(rng):
     x = inputs(rng)
     layer(x)
     randomize(layer, rng)
-    outputs = np.asarray(layer(x, mask=MASK))
+    outputs = to_numpy(layer(x, mask=MASK))
     np.testing.assert_array_equal(outputs[~MASK], 0.0)
     assert np.all(np.abs(outputs[MASK]).sum(axis=-1) > 0)

@@ -9,7 +9,7 @@ lowers the loss. The `.keras` round trip in a fresh process is in
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize
+from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
 
@@ -224,7 +224,7 @@ def test_activity_regularizer_penalizes_the_output(name, rng):
     Not against Keras' own SimpleRNN, which accepts this argument and drops it.
     """
     layer = getattr(rl, name)(UNITS, activity_regularizer=keras.regularizers.L1(0.05))
-    output = np.asarray(layer(inputs(rng)))
+    output = to_numpy(layer(inputs(rng)))
     assert len(layer.losses) == 1
     expected = 0.05 * np.abs(output).sum() / BATCH
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
@@ -236,7 +236,7 @@ def test_constraints_are_applied_by_the_optimizer(rng):
     randomize(layer, rng)
     optimizer = keras.optimizers.SGD(0.1)
     weights = layer.trainable_variables
-    optimizer.apply([np.ones(w.shape, "float32") for w in weights], weights)
+    optimizer.apply([keras.ops.ones(w.shape) for w in weights], weights)
     kernel, recurrent_kernel, bias = layer.get_weights()
     assert kernel.min() >= 0 and recurrent_kernel.min() >= 0
     assert bias.min() < 0, "the unconstrained bias should keep its negative entries"
@@ -285,5 +285,5 @@ def test_graph_mode_predict_matches_eager_call_with_masks(rng):
     x[3, 2:] = 0.0
     x[5, 4:] = 0.0
     np.testing.assert_allclose(
-        model.predict(x, batch_size=4, verbose=0), np.asarray(model(x)), rtol=0, atol=1e-5
+        model.predict(x, batch_size=4, verbose=0), to_numpy(model(x)), rtol=0, atol=1e-5
     )

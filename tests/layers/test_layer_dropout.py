@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize
+from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
 
@@ -15,7 +15,7 @@ def inputs(rng):
 
 def assert_dropout_behaviour(layer, reference, x):
     """`layer` has dropout, `reference` is the same layer without it and with the same weights."""
-    x_train = [np.asarray(o) for o in as_list(layer(x, training=True))]
+    x_train = [to_numpy(o) for o in as_list(layer(x, training=True))]
     for output in x_train:
         assert np.all(np.isfinite(output))
     inference = as_list(layer(x, training=False))
@@ -88,7 +88,7 @@ def test_input_dropout_mask_is_shared_by_all_time_steps():
         [np.eye(FEATURES, dtype="float32"), np.zeros((FEATURES, FEATURES), "float32")]
     )
     x = np.ones((64, TIMESTEPS, FEATURES), "float32")
-    output = np.asarray(layer(x, training=True))
+    output = to_numpy(layer(x, training=True))
     np.testing.assert_allclose(np.unique(np.round(output, 5)), [0.0, 1.0 / (1.0 - rate)])
     np.testing.assert_array_equal(output, np.broadcast_to(output[:, :1], output.shape))
     kept = np.mean(output > 0)

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize
+from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
 
@@ -110,6 +110,6 @@ def test_bidirectional_mixed_lengths_equal_sequences_run_alone(name, merge_mode,
 def test_bidirectional_last_output_equals_sequences_run_alone(rng):
     layer = build_random(rl.Bidirectional(rl.SimpleRNN(UNITS)), rng)
     x, mask = padded_batch(rng)
-    batch_result = np.asarray(layer(x, mask=mask))
+    batch_result = to_numpy(layer(x, mask=mask))
     for i, length in enumerate(LENGTHS):
         assert_outputs_close(batch_result[i : i + 1], layer(x[i : i + 1, :length]))

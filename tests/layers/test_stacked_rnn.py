@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize
+from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
 
@@ -33,10 +33,10 @@ def run_chain(builtins, x, residual, return_sequences, mask=None, initial_state=
     sequence = x
     for index, layer in enumerate(builtins):
         output, *final = layer(sequence, mask=mask, initial_state=per_layer_initial[index])
-        output = np.asarray(output)
+        output = to_numpy(output)
         if residual and index > 0:
             output = output + sequence
-        states.extend(np.asarray(s) for s in final)
+        states.extend(to_numpy(s) for s in final)
         sequence = output
     # Without sequences the top layer has no skip: its output is its final h.
     last = sequence if return_sequences else states[-1]
@@ -108,9 +108,9 @@ def test_residual_with_bidirectional_inside(rng):
     stacked(x)
     randomize(stacked, rng)
     bottom, middle, top = stacked.rnn_layers
-    h1 = np.asarray(bottom(x))
-    h2 = np.asarray(middle(h1)) + h1
-    h3 = np.asarray(top(h2)) + h2
+    h1 = to_numpy(bottom(x))
+    h2 = to_numpy(middle(h1)) + h1
+    h3 = to_numpy(top(h2)) + h2
     assert_outputs_close(stacked(x), h3)
 
 
@@ -186,9 +186,9 @@ def test_residual_across_a_width_change_adds_a_learned_projection(rng, tmp_path)
         builtin.set_weights(weights[start : start + count])
         start += count
     (projection_kernel,) = weights[start:]
-    h1 = np.asarray(builtins[0](x))
-    h2 = np.asarray(builtins[1](h1)) + h1 @ projection_kernel
-    h3 = np.asarray(builtins[2](h2)) + h2
+    h1 = to_numpy(builtins[0](x))
+    h2 = to_numpy(builtins[1](h1)) + h1 @ projection_kernel
+    h3 = to_numpy(builtins[2](h2)) + h2
     assert_outputs_close(stacked(x), h3)
     # The projection is saved and loaded with the model.
     model = keras.Sequential([keras.Input((None, FEATURES)), stacked])

@@ -13,12 +13,16 @@ def randomize(layer, rng, scale=0.5):
     return weights
 
 
+def to_numpy(tensor):
+    """A tensor of any backend as a NumPy array (also a PyTorch tensor that requires grad)."""
+    return keras.ops.convert_to_numpy(tensor)
+
+
 def as_list(outputs):
     """A layer's result (tensor or list/tuple of tensors) as a list of NumPy arrays."""
-    # `convert_to_numpy` also takes PyTorch tensors that require grad.
     if isinstance(outputs, (list, tuple)):
-        return [keras.ops.convert_to_numpy(o) for o in outputs]
-    return [keras.ops.convert_to_numpy(outputs)]
+        return [to_numpy(o) for o in outputs]
+    return [to_numpy(outputs)]
 
 
 def assert_outputs_close(got, expected, atol=ATOL):
