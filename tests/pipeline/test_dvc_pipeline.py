@@ -116,7 +116,12 @@ def test_repro_runs_every_stage_and_writes_the_outputs(pipeline):
     metrics = dvc(root, "metrics", "show", "--json")
     assert metrics.returncode == 0 and '"accuracy"' in metrics.stdout, metrics.stderr
     plots = dvc(root, "plots", "show", "--json")
-    assert plots.returncode == 0 and '"loss per epoch"' in plots.stdout, plots.stderr
+    assert plots.returncode == 0, plots.stderr
+    assert set(json.loads(plots.stdout)["data"]) == {
+        "loss per epoch",
+        "reports/train_history.png",
+        "reports/plots/confusion_matrix.png",
+    }
 
 
 def test_a_second_repro_does_nothing(pipeline):
