@@ -51,3 +51,21 @@ def test_a_temporary_experiment_records_into_the_project_store(experiment, monke
     assert list((experiment / "mlartifacts").rglob("MLmodel"))
     assert not list((experiment / ".dvc").rglob("mlflow.db"))
     assert not list((experiment / ".dvc").rglob("mlartifacts"))
+
+
+def test_a_queued_experiment_records_into_the_project_store(experiment, monkeypatch):
+    import mlflow
+
+    queued = dvc(experiment, "exp", "run", "--queue", "-S", "train.learning_rate=0.03")
+    assert queued.returncode == 0, queued.stdout + queued.stderr
+    ran = dvc(experiment, "exp", "run", "--run-all")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    client = mlflow.MlflowClient(f"sqlite:///{experiment / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    rates = sorted(run.data.params["train.learning_rate"] for run in runs)
+    assert rates == ["0.01", "0.03"]
+    assert all(run.info.status == "FINISHED" for run in runs)
+    versions = client.search_model_versions("name='tests'")
+    assert sorted(v.run_id for v in versions) == sorted(run.info.run_id for run in runs)
+    assert not list((experiment / ".dvc").rglob("mlflow.db"))
