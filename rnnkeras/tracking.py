@@ -510,7 +510,8 @@ def resume_run(
     records the stage instead: named after the stage, tagged ``mlflow.parentRunId``
     and ``rnnkeras.training_run`` with the training run's id, and holding
     ``params`` and the stage's files alone. The training run thus never shows
-    parameters or files that the stage did not produce in it.
+    parameters or files that the stage did not produce in it. Under ``mlflow run``
+    (``MLFLOW_RUN_ID`` set), the run it created for the stage is that child.
 
     If the training run is not in the store (``mlflow.db`` deleted, or
     ``MLFLOW_TRACKING_URI`` now points elsewhere) or was deleted in MLflow, a
@@ -589,12 +590,20 @@ def resume_run(
         f"rnnkeras.recorded.{stage}" in training.data.tags
         or any(training.data.params.get(k, v) != v for k, v in stage_params.items())
     ):
-        active = mlflow.start_run(
-            experiment_id=training.info.experiment_id,
-            run_name=stage,
-            parent_run_id=run_id,
-            tags={**stage_tags, "rnnkeras.training_run": run_id},
-        )
+        child_tags = {**stage_tags, "rnnkeras.training_run": run_id}
+        project_run_id = os.environ.get("MLFLOW_RUN_ID")
+        if project_run_id:
+            # `mlflow run -e evaluate|export` made a run for this stage: it is the child.
+            active = mlflow.start_run(
+                run_id=project_run_id, tags={**child_tags, "mlflow.parentRunId": run_id}
+            )
+        else:
+            active = mlflow.start_run(
+                experiment_id=training.info.experiment_id,
+                run_name=stage,
+                parent_run_id=run_id,
+                tags=child_tags,
+            )
     else:
         stage_params = {k: v for k, v in stage_params.items() if k not in training.data.params}
         active = mlflow.start_run(run_id=run_id)

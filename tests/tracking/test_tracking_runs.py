@@ -388,6 +388,27 @@ def test_a_rerun_of_a_later_stage_records_into_a_child_run(store, tmp_path):
     assert children == {"export/model_float32.tflite"}
 
 
+def test_a_rerun_under_mlflow_run_makes_the_project_run_the_child(store, tmp_path, monkeypatch):
+    import mlflow
+
+    run_file = tmp_path / "run.json"
+    with tracking.start_training_run({}, 0, run_file) as train:
+        pass
+    with tracking.resume_run(run_file, "export", {"export": {"quantize": ["none"]}}):
+        pass
+    project_run = mlflow.MlflowClient().create_run(train.info.experiment_id)
+    monkeypatch.setenv("MLFLOW_RUN_ID", project_run.info.run_id)
+    with tracking.resume_run(run_file, "export", {"export": {"quantize": ["int8"]}}) as rerun:
+        pass
+    assert rerun.info.run_id == project_run.info.run_id
+    child = mlflow.get_run(rerun.info.run_id)
+    assert child.data.tags["mlflow.parentRunId"] == train.info.run_id
+    assert child.data.tags["rnnkeras.stage"] == "export"
+    assert child.data.params == {"export.quantize": '["int8"]'}
+    params = mlflow.get_run(train.info.run_id).data.params
+    assert params == {"seed": "0", "export.quantize": '["none"]'}
+
+
 def test_a_stage_records_into_the_training_run_once(store, tmp_path):
     import mlflow
 
