@@ -376,14 +376,17 @@ def _describe(example: dict, column: str) -> str:
 
 
 def _plain(value):
-    """JSON-friendly Python scalars (NumPy numbers, NaN as None)."""
+    """JSON-friendly Python scalars (NumPy numbers, NaN as None, infinities as text)."""
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):
         value = float(value)
         if np.isnan(value):
             return None
-        return int(value) if value.is_integer() else value
+        if np.isinf(value):
+            return str(value)  # strict JSON has no infinity
+        # Whole numbers print as integers, except where that would spell out a huge float.
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
