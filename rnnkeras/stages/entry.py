@@ -6,7 +6,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from rnnkeras.params import load_params
 from rnnkeras.stages import paths
 from rnnkeras.stages.outputs import remove_leftovers
 
@@ -48,6 +47,9 @@ def run_stage(stage: Callable[[dict, Path], int | None], args: argparse.Namespac
     worded for the user) is printed without a traceback and gives exit code 1; a stage may
     also return a non-zero code itself.
     """
+    # The schema needs pydantic (the `mlops` extra); `rnnkeras --help` does not.
+    from rnnkeras.params import load_params
+
     quiet_tools()
     root = Path(args.root)
     try:
