@@ -12,9 +12,15 @@ it prints. ``<out>`` defaults to ``exports/<model file name>``. It refuses to
 write into an output of the DVC pipeline it lies in (``export/`` is the export
 stage's): DVC would then see the stage as modified and ``dvc checkout`` would
 refuse to restore it. ``--force`` writes there anyway.
+
+The file may come from any Keras backend: the command loads it under TensorFlow,
+which the export traces with (``KERAS_BACKEND=jax rnnkeras export-model m.keras``
+works too).
 """
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +29,8 @@ DESCRIPTION = """Exports a .keras model outside the pipeline (`rnnkeras export` 
 stage). Writes <out>/saved_model/<version>/ and <out>/model_<quantize>.tflite and, with
 --data, checks every file against the Keras model in <out>/export.json (+ .md).
 Refuses to write into an output of the project's DVC pipeline (such as export/)
-unless --force is given.
+unless --force is given. The model may have been saved under any Keras backend:
+it is loaded and exported under TensorFlow, whatever KERAS_BACKEND says.
 
 example:
   rnnkeras export-model models/model.keras --data data/validated \\
@@ -141,8 +148,28 @@ def output_folder(args: argparse.Namespace) -> Path:
     return out
 
 
+def _on_tensorflow() -> bool:
+    """Whether Keras runs on TensorFlow here, choosing it when Keras is not imported yet."""
+    if "keras" not in sys.modules:
+        # This is the command's own process, so the backend the export needs can still be
+        # chosen, whatever KERAS_BACKEND or ~/.keras/keras.json say.
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+    import keras
+
+    return keras.backend.backend() == "tensorflow"
+
+
 def run(args: argparse.Namespace) -> int:
-    """Exports ``args.model`` as asked; returns the exit code (1 when a threshold is missed)."""
+    """Exports ``args.model`` as asked; returns the exit code (1 when a threshold is missed).
+
+    The export runs under TensorFlow: in this process when Keras is not imported yet or runs
+    on TensorFlow, otherwise in a TensorFlow-backend process
+    (``rnnkeras.export.tensorflow_process``).
+    """
+    if not _on_tensorflow():
+        from rnnkeras.export.tensorflow_process import call_in_tensorflow_process
+
+        return call_in_tensorflow_process(run, {"args": args})
     import keras
 
     from rnnkeras.export import export_saved_model, export_tflite, write_export_report

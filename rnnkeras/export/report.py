@@ -15,6 +15,7 @@ from rnnkeras.export.parity import compare, infer_task, thresholds
 from rnnkeras.export.precision import float32_model
 from rnnkeras.export.runtime import TFLiteModel, interpreter_class
 from rnnkeras.export.saved_model import SIGNATURE, SavedModelExport
+from rnnkeras.export.tensorflow_process import runs_on_tensorflow
 from rnnkeras.export.tflite import TFLiteExport
 
 
@@ -94,6 +95,7 @@ def _tflite_entry(export: TFLiteExport, inputs, reference, targets, task, runs: 
     }
 
 
+@runs_on_tensorflow
 def write_export_report(
     model: keras.Model,
     path: str | Path,

@@ -10,6 +10,7 @@ from rnnkeras.data.atomic import atomic_path
 from rnnkeras.export.forms import LayerForm, traced_forms
 from rnnkeras.export.precision import float32_model
 from rnnkeras.export.support import check_exportable, input_names
+from rnnkeras.export.tensorflow_process import runs_on_tensorflow
 
 SIGNATURE = "serving_default"
 
@@ -121,6 +122,7 @@ def next_version(path: str | Path) -> int:
     return max(versions, default=0) + 1
 
 
+@runs_on_tensorflow
 def export_saved_model(
     model: keras.Model, path: str | Path, version: int | None = None, overwrite: bool = False
 ) -> SavedModelExport:

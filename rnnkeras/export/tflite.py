@@ -29,6 +29,7 @@ from rnnkeras.export.fused_lstm import FUSED_OP, without_cell_clip
 from rnnkeras.export.quantization import checked_mode, configure, representative_samples
 from rnnkeras.export.saved_model import save_serving_module, serving_module
 from rnnkeras.export.support import check_exportable, input_names, input_specs
+from rnnkeras.export.tensorflow_process import runs_on_tensorflow
 
 FORMS = ("auto", "fused", "while", "unrolled")
 """``export_tflite(form=...)``:
@@ -105,6 +106,7 @@ def convert(
         return converter.convert(), forms
 
 
+@runs_on_tensorflow
 def export_tflite(
     model: keras.Model,
     path: str | Path,
