@@ -128,19 +128,32 @@ def runs_on_tensorflow(function: Callable) -> Callable:
     return wrapper
 
 
+def _loaded_model(request: dict) -> dict:
+    """`{"model": ...}` loaded from the request's `.keras` file (`{}` when it sends none)."""
+    if "model" not in request:
+        return {}
+    import rnnkeras
+
+    try:
+        return {"model": rnnkeras.load_model(request["model"], compile=False)}
+    except Exception as error:
+        raise ValueError(
+            f"{request['name']} could not load the model in its TensorFlow-backend process, "
+            "which imports rnnkeras' layers only (a model with classes of your own needs a "
+            "script that runs with KERAS_BACKEND=tensorflow, imports them and loads the "
+            f".keras file). Received: error={type(error).__name__}: {error}"
+        ) from None
+
+
 def _serve(request_path: str, result_path: str) -> None:
     if _backend() != "tensorflow":
         raise RuntimeError(
             f"{__name__} must run with KERAS_BACKEND=tensorflow. Received: backend={_backend()}"
         )
-    import rnnkeras
-
     request = pickle.loads(Path(request_path).read_bytes())
-    arguments = request["arguments"]
-    if "model" in request:
-        arguments = {"model": rnnkeras.load_model(request["model"], compile=False), **arguments}
     function = getattr(importlib.import_module(request["module"]), request["name"])
     try:
+        arguments = {**_loaded_model(request), **request["arguments"]}
         outcome = (False, function(**arguments))
     except Exception as error:
         outcome = (True, error)

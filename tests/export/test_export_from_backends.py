@@ -163,3 +163,19 @@ def test_arguments_that_cannot_reach_the_tensorflow_process_are_refused(tmp_path
     assert "rnnkeras export-model model.keras" in str(error.value)
     assert "Received: representative_data=<function" in str(error.value)
     assert not (tmp_path / "m.tflite").exists()
+
+
+@pytest.mark.slow
+def test_a_model_the_tensorflow_process_cannot_load_is_named_as_such(tmp_path, monkeypatch):
+    import keras
+
+    @keras.saving.register_keras_serializable(package="tests_export")
+    class Doubling(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    model = keras.Sequential([keras.Input((4, 2)), Doubling()])
+    monkeypatch.setattr(process_module, "_backend", lambda: "torch")
+    with pytest.raises(ValueError, match="could not load the model in its TensorFlow-backend"):
+        export_tflite(model, tmp_path / "m.tflite")
+    assert not (tmp_path / "m.tflite").exists()
