@@ -6,7 +6,7 @@ folder must come first there (:func:`server_environment` sees to it). The server
 ``GET /ping`` and ``POST /invocations`` with ``{"inputs": [[[...], ...], ...]}`` (a batch of
 windows) and replies ``{"predictions": [...]}``; a malformed body, or a batch that is empty,
 wrongly shaped or holds ``null``, ``NaN`` or ``1e309``, gets a 400 whose JSON ``message`` starts
-with the expected shape and dtype (``rnnkeras/served_model.py`` checks each batch).
+with the expected shape and dtype (``rnnkeras/tracking/served_model.py`` checks each batch).
 
 Only the standard library talks HTTP here, and nothing is imported beyond NumPy.
 """

@@ -202,7 +202,7 @@ def test_in_process_predict_checks_the_same(served):
 
 
 def test_open_axes_take_any_size_and_integer_inputs_refuse_fractions():
-    from rnnkeras.served_model import InvalidInputs, check_inputs
+    from rnnkeras.tracking.served_model import InvalidInputs, check_inputs
 
     for steps in (1, 7):
         assert check_inputs(np.ones((2, steps, 3)), (None, None, 3), tf.float32).shape[1] == steps
