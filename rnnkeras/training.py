@@ -5,6 +5,7 @@ optimizer state) and the history after every epoch into a checkpoint folder. If 
 dies, the next call with the same parameters and data continues from the last finished
 epoch; with anything changed it starts over. A resumed run continues the same optimization
 but is not bit-identical to an uninterrupted one (the data-shuffling random state restarts).
+`epoch_metrics_callback` logs each epoch's losses and metrics to the active MLflow run.
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import numpy as np
 
 from rnnkeras.data.atomic import atomic_path
 from rnnkeras.figures import pyplot, save_png
+from rnnkeras.tracking.recording import require_active_run, scalar
 
 CLIPPING_MODES = ("none", "autoclip", "norm", "value", "global_norm")
 
@@ -66,6 +68,55 @@ def clipping_callback(train: dict) -> keras.callbacks.Callback | None:
             f"train.clipping must be one of {CLIPPING_MODES}. Received: clipping={mode!r}"
         )
     return GradientClipping(**{keyword[mode]: train.get("clip_threshold", 1.0)})
+
+
+class EpochMetricsLogger(keras.callbacks.Callback):
+    """Logs every numeric value of the epoch `logs` to the active MLflow run.
+
+    Losses, metrics, validation metrics and whatever other callbacks placed in
+    `logs` (the clipping callbacks add `grad_norm`, `clip_threshold` and
+    `clipped_fraction`) are logged with the epoch index as the step. Put it
+    after those callbacks in the `callbacks` list so it sees their values.
+
+    Raises:
+        ValueError: When training begins without an active MLflow run.
+
+    Example:
+
+    >>> import tempfile
+    >>> from rnnkeras import tracking
+    >>> _ = tracking.configure(tempfile.mkdtemp())
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> with tracking.start_training_run({}, 0, tempfile.mktemp()) as run:
+    ...     _ = model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=2, verbose=0,
+    ...                   callbacks=[EpochMetricsLogger()])
+    """
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        require_active_run("EpochMetricsLogger")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        import mlflow
+
+        values = {name: scalar(value) for name, value in (logs or {}).items()}
+        numeric = {name: value for name, value in values.items() if value is not None}
+        if numeric:
+            mlflow.log_metrics(numeric, step=epoch)
+
+
+def epoch_metrics_callback() -> keras.callbacks.Callback:
+    """The Keras callback that logs the epoch metrics to the active MLflow run.
+
+    Returns:
+        An `EpochMetricsLogger`.
+
+    Example:
+
+    >>> isinstance(epoch_metrics_callback(), keras.callbacks.Callback)
+    True
+    """
+    return EpochMetricsLogger()
 
 
 def fingerprint(*parts) -> str:

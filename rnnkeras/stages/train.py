@@ -64,7 +64,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
                 log_dir=out[paths.GRADIENT_FLOW],
             )
         )
-        callbacks.append(tracking.epoch_metrics_callback())
+        callbacks.append(training.epoch_metrics_callback())
         # Seeded last, right before the model is built: MLflow draws from Python's `random`
         # when it creates a run (its random run name), which the DVC route does here and the
         # MLflow Project's `mlflow run` does in another process. Seeding earlier gave the

@@ -96,10 +96,9 @@ class StopAtEpoch(keras.callbacks.Callback):
 
 
 def interrupted_training(params, root, monkeypatch):
-    from rnnkeras import tracking
-
     with monkeypatch.context() as patch:
-        patch.setattr(tracking, "epoch_metrics_callback", lambda: StopAtEpoch(1))
+        # The train stage looks the callback up in `rnnkeras.training` when it runs.
+        patch.setattr(training, "epoch_metrics_callback", lambda: StopAtEpoch(1))
         with pytest.raises(KeyboardInterrupt):
             train.run(params, root)
     state = json.loads((root / paths.CHECKPOINTS / "state.json").read_text())

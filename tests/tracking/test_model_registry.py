@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers, tracking
+from rnnkeras.tracking import registry
 
 
 def forecaster(window=10, features=2):
@@ -129,7 +130,7 @@ def version(number, name="acc", value=None, greater_is_better=True):
 def test_champion_decision_picks_the_best_comparable_version(
     holder, versions, greater_is_better, best, reason
 ):
-    decision = tracking._champion_decision(holder, versions, "acc", greater_is_better, "champion")
+    decision = registry._champion_decision(holder, versions, "acc", greater_is_better, "champion")
     assert decision[0] == best
     assert reason in decision[1]
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnkeras import tracking
+from rnnkeras import tracking, training
 
 
 def git(folder, *args):
@@ -219,7 +219,7 @@ def test_epoch_callback_logs_every_numeric_value_per_epoch(store, tmp_path):
             validation_data=(x, y),
             epochs=3,
             verbose=0,
-            callbacks=[AddsLogs(), tracking.epoch_metrics_callback()],
+            callbacks=[AddsLogs(), training.epoch_metrics_callback()],
         )
     client = mlflow.MlflowClient()
     logged = mlflow.get_run(run.info.run_id).data.metrics
@@ -239,7 +239,7 @@ def test_epoch_callback_refuses_to_train_without_a_run(store):
             np.ones((2, 3)),
             np.ones((2, 1)),
             verbose=0,
-            callbacks=[tracking.epoch_metrics_callback()],
+            callbacks=[training.epoch_metrics_callback()],
         )
 
 
