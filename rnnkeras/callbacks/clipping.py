@@ -4,11 +4,21 @@ Keras callbacks never see gradients, so these callbacks reach them through the
 optimizer. In `on_train_begin` they install a replacement for the optimizer's
 `_clip_gradients`, the method every stock Keras optimizer calls on the final
 gradients right before the update (after loss-scale unscaling and gradient
-accumulation; the same from Keras 3.12 to 3.15). The replacement clips with a
-threshold held in a `tf.Variable`, so a new threshold never retraces the
-compiled train step, and it accumulates the pre-clip global norm and the number
-of clipped steps in variables that the callback reads between steps to fill
-`logs`. `on_train_end` removes the replacement.
+accumulation; the same from Keras 3.12 to 3.15, on every backend). The
+replacement clips with `keras.ops`, so it runs inside the compiled train step
+of TensorFlow, JAX and PyTorch alike.
+
+Its state (the threshold, the AutoClip norm history, the pre-clip global norm
+and the number of clipped steps) lives in `keras.Variable`s that the callback
+adds to the optimizer's variables for the duration of `fit`. A variable, not a
+Python number, so that a new threshold never retraces the compiled step; an
+optimizer variable, because on JAX the train step is a pure function whose
+only optimizer state is `optimizer.variables`, passed in and returned by
+`stateless_apply` at each step (anything else would be baked into the jitted
+step as a constant, and its updates lost). While they are there, the
+optimizer saves its variables without them, so checkpoints written during
+`fit` load into an optimizer that never saw the callback. `on_train_end`
+removes the replacement and the variables.
 """
 
 import math
@@ -16,28 +26,26 @@ import numbers
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
+
+from rnnkeras.callbacks import backend_gradients
 
 
-def _dense(gradient):
-    """Sparse gradients (`tf.IndexedSlices`, e.g. from `Embedding`) as dense
-    tensors, summing repeated indices, as Keras' own clipping does."""
-    if isinstance(gradient, tf.IndexedSlices):
-        return tf.convert_to_tensor(gradient)
-    return gradient
+def _norm(gradient):
+    return ops.sqrt(ops.sum(ops.square(ops.cast(gradient, "float32"))))
 
 
-def _norm(gradient) -> tf.Tensor:
-    return tf.norm(tf.cast(gradient, tf.float32))
-
-
-def _global_norm(grads: list) -> tf.Tensor:
+def _global_norm(grads: list):
     """Global L2 norm (float32) of the non-None gradients."""
-    return tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
+    return ops.sqrt(sum(ops.square(_norm(g)) for g in grads if g is not None))
 
 
-def _scale(gradient, factor: tf.Tensor):
-    return None if gradient is None else gradient * tf.cast(factor, gradient.dtype)
+def _scale(gradient, factor):
+    return None if gradient is None else gradient * ops.cast(factor, gradient.dtype)
+
+
+def _state(value, dtype: str = "float32") -> keras.Variable:
+    return keras.Variable(value, dtype=dtype, trainable=False)
 
 
 def _check_positive(callback_name: str, name: str, value) -> float:
@@ -81,25 +89,39 @@ class _ClippingCallback(keras.callbacks.Callback):
     """Installs `self._clip` into the model's optimizer for one `fit` call.
 
     Subclasses implement `_clip(grads, norm) -> (grads, threshold, clipped)`
-    with TensorFlow ops; it runs inside the compiled train step.
+    with `keras.ops`; it runs inside the compiled train step. Every variable
+    it reads or writes must be in `_variables()`.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._norm_sum = tf.Variable(0.0, trainable=False, dtype=tf.float32)
-        self._steps = tf.Variable(0, trainable=False, dtype=tf.int64)
-        self._clipped_steps = tf.Variable(0, trainable=False, dtype=tf.int64)
-        self._last_threshold = tf.Variable(np.inf, trainable=False, dtype=tf.float32)
+        self._norm_sum = _state(0.0)
+        self._steps = _state(0, "int32")
+        self._clipped_steps = _state(0, "int32")
+        self._last_threshold = _state(np.inf)
         self._patched = None
+        self._saved = None
+
+    def _variables(self) -> list:
+        return [self._norm_sum, self._steps, self._clipped_steps, self._last_threshold]
+
+    def _sync(self) -> None:
+        """On JAX, `fit` holds the latest variable values outside the
+        variables between steps; syncing puts them back and makes the next
+        step read them again, so reads here see the latest values and writes
+        here reach the next step. No-op on the other backends."""
+        sync = getattr(self._model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
 
     def _clip_and_record(self, grads):
-        grads = [_dense(g) for g in grads]
+        grads = [backend_gradients.dense(g) for g in grads]
         norm = _global_norm(grads)
         grads, threshold, clipped = self._clip(grads, norm)
         self._norm_sum.assign_add(norm)
         self._steps.assign_add(1)
-        self._clipped_steps.assign_add(tf.cast(clipped, tf.int64))
-        self._last_threshold.assign(tf.cast(threshold, tf.float32))
+        self._clipped_steps.assign_add(ops.cast(clipped, "int32"))
+        self._last_threshold.assign(ops.cast(threshold, "float32"))
         return grads
 
     def on_train_begin(self, logs=None) -> None:
@@ -117,18 +139,38 @@ class _ClippingCallback(keras.callbacks.Callback):
 
         clip_gradients.clipping_callback = self
         optimizer._clip_gradients = clip_gradients
-        self._patched = optimizer
+        for variable in self._variables():
+            optimizer._track_variable(variable)
+        saved = self.model.optimizer
+
+        def save_own_variables(store):
+            # Checkpoints hold the optimizer's own variables only.
+            for variable in self._variables():
+                optimizer._untrack_variable(variable)
+            try:
+                type(saved).save_own_variables(saved, store)
+            finally:
+                for variable in self._variables():
+                    optimizer._track_variable(variable)
+
+        saved.save_own_variables = save_own_variables
+        self._patched, self._saved = optimizer, saved
         # An earlier `fit` may have traced the train step without this
-        # callback; rebuild it so the next trace picks up the clipping.
+        # callback (and, on JAX, with fewer optimizer variables); rebuild it
+        # so the next trace picks up the clipping.
         self.model.make_train_function(force=True)
 
     def on_train_end(self, logs=None) -> None:
         if self._patched is not None:
             del self._patched._clip_gradients
-            self._patched = None
+            del self._saved.save_own_variables
+            for variable in self._variables():
+                self._patched._untrack_variable(variable)
+            self._patched = self._saved = None
             self.model.make_train_function(force=True)
 
     def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._sync()
         self._norm_sum.assign(0.0)
         self._steps.assign(0)
         self._clipped_steps.assign(0)
@@ -144,13 +186,14 @@ class _ClippingCallback(keras.callbacks.Callback):
     def _summary(self) -> dict:
         """Means over the optimizer steps of the epoch so far (Keras' `logs`
         convention), NaN before the first step."""
-        steps = int(self._steps.numpy())
+        self._sync()
+        steps = int(ops.convert_to_numpy(self._steps))
         if steps == 0:
             return dict.fromkeys(("grad_norm", "clip_threshold", "clipped_fraction"), math.nan)
         return {
-            "grad_norm": float(self._norm_sum.numpy()) / steps,
-            "clip_threshold": float(self._last_threshold.numpy()),
-            "clipped_fraction": int(self._clipped_steps.numpy()) / steps,
+            "grad_norm": float(ops.convert_to_numpy(self._norm_sum)) / steps,
+            "clip_threshold": float(ops.convert_to_numpy(self._last_threshold)),
+            "clipped_fraction": int(ops.convert_to_numpy(self._clipped_steps)) / steps,
         }
 
 
@@ -209,38 +252,42 @@ class GradientClipping(_ClippingCallback):
             )
         ((self.mode, value),) = chosen.items()
         value = _check_positive("GradientClipping", self.mode, value)
-        self._threshold = tf.Variable(value, trainable=False, dtype=tf.float32)
+        self._threshold = _state(value)
+
+    def _variables(self) -> list:
+        return [*super()._variables(), self._threshold]
 
     @property
     def threshold(self) -> float:
         """The clipping threshold; assign a new positive value at any time."""
-        return float(self._threshold.numpy())
+        self._sync()
+        return float(ops.convert_to_numpy(self._threshold))
 
     @threshold.setter
     def threshold(self, value: float) -> None:
-        self._threshold.assign(_check_positive("GradientClipping", "threshold", value))
+        value = _check_positive("GradientClipping", "threshold", value)
+        self._sync()
+        self._threshold.assign(value)
 
     def _clip(self, grads, norm):
-        threshold = self._threshold.read_value()
+        threshold = ops.convert_to_tensor(self._threshold)
         if self.mode == "global_clipnorm":
-            factor = tf.minimum(1.0, threshold / norm)
+            factor = ops.minimum(1.0, threshold / norm)
             return [_scale(g, factor) for g in grads], threshold, norm > threshold
         present = [g for g in grads if g is not None]
         if self.mode == "clipnorm":
             norms = [None if g is None else _norm(g) for g in grads]
             clipped = [
-                None if g is None else _scale(g, tf.minimum(1.0, threshold / n))
+                None if g is None else _scale(g, ops.minimum(1.0, threshold / n))
                 for g, n in zip(grads, norms, strict=True)
             ]
-            largest = tf.reduce_max(tf.stack([n for n in norms if n is not None]))
+            largest = ops.max(ops.stack([n for n in norms if n is not None]))
             return clipped, threshold, largest > threshold
-        largest = tf.reduce_max(
-            tf.stack([tf.reduce_max(tf.abs(tf.cast(g, tf.float32))) for g in present])
-        )
+        largest = ops.max(ops.stack([ops.max(ops.abs(ops.cast(g, "float32"))) for g in present]))
         clipped = [
             None
             if g is None
-            else tf.clip_by_value(g, -tf.cast(threshold, g.dtype), tf.cast(threshold, g.dtype))
+            else ops.clip(g, -ops.cast(threshold, g.dtype), ops.cast(threshold, g.dtype))
             for g in grads
         ]
         return clipped, threshold, largest > threshold
@@ -293,16 +340,18 @@ class AutoClip(_ClippingCallback):
             )
         self.percentile = float(percentile)
         self.history = int(history)
-        self._norms = tf.Variable(
-            tf.zeros([self.history], tf.float32), trainable=False, dtype=tf.float32
-        )
-        self._observed = tf.Variable(0, trainable=False, dtype=tf.int64)
+        self._norms = _state(np.zeros(self.history, "float32"))
+        self._observed = _state(0, "int32")
+
+    def _variables(self) -> list:
+        return [*super()._variables(), self._norms, self._observed]
 
     @property
     def norm_history(self) -> np.ndarray:
         """The finite pre-clip global norms in the history, oldest first."""
-        observed = int(self._observed.numpy())
-        norms = self._norms.numpy()
+        self._sync()
+        observed = int(ops.convert_to_numpy(self._observed))
+        norms = ops.convert_to_numpy(self._norms)
         if observed <= self.history:
             return norms[:observed]
         start = observed % self.history
@@ -311,27 +360,29 @@ class AutoClip(_ClippingCallback):
     @property
     def threshold(self) -> float:
         """The threshold applied at the latest step (inf before the first)."""
-        return float(self._last_threshold.numpy())
+        self._sync()
+        return float(ops.convert_to_numpy(self._last_threshold))
 
     def _clip(self, grads, norm):
-        finite = tf.math.is_finite(norm)
-        slot = self._observed % self.history
-        kept = tf.where(finite, norm, tf.gather(self._norms, slot))
-        self._norms.scatter_nd_update(tf.reshape(slot, [1, 1]), tf.reshape(kept, [1]))
-        self._observed.assign_add(tf.cast(finite, tf.int64))
-        threshold = self._percentile()
-        factor = tf.minimum(1.0, threshold / norm)
+        finite = ops.isfinite(norm)
+        slots = ops.arange(self.history, dtype="int32")
+        observed = ops.convert_to_tensor(self._observed)
+        # A ring buffer written with `where`: static shapes on every backend.
+        at_slot = ops.logical_and(slots == observed % self.history, finite)
+        self._norms.assign(ops.where(at_slot, norm, ops.convert_to_tensor(self._norms)))
+        self._observed.assign_add(ops.cast(finite, "int32"))
+        threshold = self._percentile(slots)
+        factor = ops.minimum(1.0, threshold / norm)
         return [_scale(g, factor) for g in grads], threshold, norm > threshold
 
-    def _percentile(self) -> tf.Tensor:
+    def _percentile(self, slots):
         """`numpy.percentile` of the history with static shapes (XLA-friendly):
         unused slots become +inf and sort after the observed norms."""
-        count = tf.minimum(self._observed, self.history)
-        slots = tf.range(self.history, dtype=tf.int64)
-        ordered = tf.sort(tf.where(slots < count, self._norms, np.inf))
-        position = tf.cast(tf.maximum(count - 1, 0), tf.float32) * (self.percentile / 100)
-        below = tf.floor(position)
-        low = tf.gather(ordered, tf.cast(below, tf.int64))
-        high = tf.gather(ordered, tf.cast(tf.math.ceil(position), tf.int64))
+        count = ops.minimum(ops.convert_to_tensor(self._observed), self.history)
+        ordered = ops.sort(ops.where(slots < count, ops.convert_to_tensor(self._norms), np.inf))
+        position = ops.cast(ops.maximum(count - 1, 0), "float32") * (self.percentile / 100)
+        below = ops.floor(position)
+        low = ops.take(ordered, ops.cast(below, "int32"))
+        high = ops.take(ordered, ops.cast(ops.ceil(position), "int32"))
         value = low + (high - low) * (position - below)
-        return tf.where(count > 0, value, np.inf)
+        return ops.where(count > 0, value, np.inf)

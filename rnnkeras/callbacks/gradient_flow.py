@@ -326,6 +326,9 @@ class GradientFlowMonitor(keras.callbacks.Callback):
         return self._measure("manual")
 
     def _measure(self, trigger: str) -> list[dict]:
+        # On JAX, `fit` keeps the latest weights outside the model between
+        # steps; reading `self.model` puts them back (`jax_state_sync`).
+        model = self.model
         result = self._probe.measure()
         norm_of = {
             id(v): n for v, n in zip(self._probe.weights, result.weight_grad_norms, strict=True)
@@ -353,7 +356,7 @@ class GradientFlowMonitor(keras.callbacks.Callback):
 
         new = {
             layer.name: weight_record(layer, layer.name)
-            for layer in self.model.layers
+            for layer in model.layers
             if layer.trainable_weights
         }
         for target in self._targets:

@@ -23,12 +23,12 @@ the probe takes ``g`` for that sequence.
 
 import contextlib
 import dataclasses
-import functools
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import tree
+from keras import ops, tree
+
+from rnnkeras.callbacks import backend_gradients
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +169,16 @@ def _intercepted_calls(targets, on_call):
             del layer.call
 
 
+def _at_steps(sequences, steps):
+    """`(batch, time, units)` -> `(batch, units)`: each sequence's vector at
+    its own step `steps[i]`."""
+    index = ops.broadcast_to(
+        ops.reshape(ops.convert_to_tensor(steps), (-1, 1, 1)),
+        (sequences.shape[0], 1, sequences.shape[2]),
+    )
+    return ops.take_along_axis(sequences, index, axis=1)[:, 0]
+
+
 def _last_state(outputs, positions):
     """Each sequence's last hidden state: the first returned state with
     `return_state` (masked steps carry the state over), else the output at
@@ -178,7 +188,7 @@ def _last_state(outputs, positions):
     if isinstance(outputs, (list, tuple)):
         return outputs[1]
     if len(outputs.shape) == 3:
-        return tf.gather(outputs, positions, axis=1, batch_dims=1)
+        return _at_steps(outputs, positions)
     return outputs
 
 
@@ -189,18 +199,24 @@ def _reads_more_than_last_state(layer) -> bool:
     return bool(getattr(layer, "return_sequences", True) or getattr(layer, "return_state", True))
 
 
-def _norms_per_step(gradient) -> tf.Tensor:
+def _norms_per_step(gradient):
     """(batch, time, units) -> (batch, time): L2 norm over the units."""
-    return tf.sqrt(tf.reduce_sum(tf.square(tf.cast(gradient, tf.float32)), axis=2))
+    return ops.sqrt(ops.sum(ops.square(ops.cast(gradient, "float32")), axis=2))
+
+
+def _norm(gradient):
+    return ops.sqrt(ops.sum(ops.square(ops.cast(gradient, "float32"))))
 
 
 @contextlib.contextmanager
 def _restored(variables: list):
-    """Puts `variables` back to their values on entry, so that training goes
-    on exactly as without the probe."""
-    saved = [v.numpy() for v in variables]
+    """Puts `variables` (and the framework's global random state) back to
+    their values on entry, so that training goes on exactly as without the
+    probe."""
+    saved = [ops.convert_to_numpy(v) for v in variables]
     try:
-        yield
+        with backend_gradients.kept_random_state():
+            yield
     finally:
         for variable, value in zip(variables, saved, strict=True):
             variable.assign(value)
@@ -209,8 +225,11 @@ def _restored(variables: list):
 class GradientProbe:
     """Gradient measurements of `model` on a fixed batch.
 
-    The measurement runs as a `tf.function` (traced once, as the batch is
-    fixed) unless the model is compiled with `run_eagerly=True`. The model
+    The measurement is compiled for the backend (`tf.function` on
+    TensorFlow, `jax.jit` on JAX, traced once as the batch is fixed; PyTorch
+    runs it eagerly) unless the model is compiled with `run_eagerly=True`,
+    and takes its gradients with the backend's own autodiff
+    (`rnnkeras.callbacks.backend_gradients`). The model
     runs with `training=False` so that dropout does not add noise to the
     measurement, and the loss is `model.compute_loss` (compiled loss plus
     regularization losses).
@@ -229,12 +248,12 @@ class GradientProbe:
     def __init__(self, model: keras.Model, targets: list, x, y, sample_weight=None) -> None:
         self.model = model
         self.weights = list(model.trainable_weights)
-        self.x = tree.map_structure(tf.convert_to_tensor, x)
-        self.y = tree.map_structure(tf.convert_to_tensor, y)
+        self.x = tree.map_structure(ops.convert_to_tensor, x)
+        self.y = tree.map_structure(ops.convert_to_tensor, y)
         self.sample_weight = (
             None
             if sample_weight is None
-            else tree.map_structure(tf.convert_to_tensor, sample_weight)
+            else tree.map_structure(ops.convert_to_tensor, sample_weight)
         )
         self.batch_size = int(tree.flatten(self.x)[0].shape[0])
         self.real_steps = {}
@@ -264,15 +283,11 @@ class GradientProbe:
             last = first_and_last_real_steps(real, backwards)[1].astype("int32")
             self._last_steps[target.name] = last
             self._last_positions[target.name] = real.shape[1] - 1 - last if backwards else last
-        # TensorFlow counts traces per code object, so a bound method would
-        # make every probe in a process count towards one retracing warning.
-        # Keras' own step functions skip AutoGraph too; nothing here needs it.
-        self._gradients = (
-            self._compute_gradients
-            if model.run_eagerly
-            else tf.function(
-                functools.partial(self._compute_gradients), reduce_retracing=True, autograph=False
-            )
+        read = {id(v): v for v in [*model.variables, *self._preserved_variables(self.targets)]}
+        trainable = {id(v) for v in self.weights}
+        self._state = [v for key, v in read.items() if key not in trainable]
+        self._gradients = backend_gradients.compiled(
+            self._compute_gradients, list(read.values()), model.run_eagerly
         )
 
     def matches(self, model: keras.Model) -> bool:
@@ -293,51 +308,53 @@ class GradientProbe:
         ]
         return metrics + generators + stateful
 
-    def _compute_gradients(self, x, y, sample_weight):
-        perturbations = [tf.zeros(self.shapes[t.name]) for t in self.targets]
+    def _forward(self, x, y, sample_weight, perturbations) -> list:
+        """`[loss, *last states]` with `perturbations` added to the states."""
         last_states = {}
 
         def note_last_state(target, sequences, mask, outputs):
             last_states[target.name] = _last_state(outputs, self._last_positions[target.name])
 
+        for target, perturbation in zip(self.targets, perturbations, strict=True):
+            target.layer.state_perturbation = perturbation
+        try:
+            with _intercepted_calls(self.targets, note_last_state):
+                y_pred = self.model(x, training=False)
+        finally:
+            for target in self.targets:
+                target.layer.state_perturbation = None
+        loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        return [loss, *(last_states[t.name] for t in self.targets)]
+
+    def _compute_gradients(self, x, y, sample_weight):
+        perturbations = [ops.zeros(self.shapes[t.name]) for t in self.targets]
+        outputs, pullback = backend_gradients.vjp(
+            lambda p: self._forward(x, y, sample_weight, p),
+            self.weights,
+            perturbations,
+            self._state,
+        )
+        loss, last_states = outputs[0], outputs[1:]
+        no_state_gradient = [ops.zeros_like(s) for s in last_states]
+        weight_grads, totals = pullback([ops.ones_like(loss), *no_state_gradient])
+        weight_norms = ops.stack([_norm(g) for g in weight_grads]) if weight_grads else ops.zeros(0)
+        timestep_norms = [_norms_per_step(total) for total in totals]
         separate = [_reads_more_than_last_state(t.layer) for t in self.targets]
-        with tf.GradientTape(persistent=any(separate)) as tape:
-            tape.watch(perturbations)
-            for target, perturbation in zip(self.targets, perturbations, strict=True):
-                target.layer.state_perturbation = perturbation
-            try:
-                with _intercepted_calls(self.targets, note_last_state):
-                    y_pred = self.model(x, training=False)
-            finally:
-                for target in self.targets:
-                    target.layer.state_perturbation = None
-            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
-        weights = self.weights
-        zero = tf.UnconnectedGradients.ZERO
-        grads = tape.gradient(loss, [*weights, *perturbations], unconnected_gradients=zero)
-        weight_norms = [
-            tf.norm(tf.cast(tf.convert_to_tensor(g), tf.float32)) for g in grads[: len(weights)]
-        ]
-        timestep_norms, recurrent_norms = [], []
-        for target, perturbation, total, needed in zip(
-            self.targets, perturbations, grads[len(weights) :], separate, strict=True
-        ):
-            timestep_norms.append(_norms_per_step(total))
-            if not needed:
-                recurrent_norms.append(timestep_norms[-1])
-                continue
-            # dL/dh_last is the perturbation's gradient at the sequence's last
-            # real step: later (masked) steps only pass the state on to it.
-            last_gradient = tf.gather(total, self._last_steps[target.name], axis=1, batch_dims=1)
-            carried = tape.gradient(
-                last_states[target.name],
-                perturbation,
-                output_gradients=last_gradient,
-                unconnected_gradients=zero,
+        if not any(separate):
+            return loss, weight_norms, timestep_norms, timestep_norms
+        # dL/dh_last is the perturbation's gradient at the sequence's last
+        # real step: later (masked) steps only pass the state on to it.
+        last_gradients = [
+            _at_steps(total, self._last_steps[t.name]) if needed else zero
+            for t, total, needed, zero in zip(
+                self.targets, totals, separate, no_state_gradient, strict=True
             )
-            recurrent_norms.append(_norms_per_step(carried))
-        del tape
-        weight_norms = tf.stack(weight_norms) if weight_norms else tf.zeros([0])
+        ]
+        _, carried = pullback([ops.zeros_like(loss), *last_gradients])
+        recurrent_norms = [
+            _norms_per_step(c) if needed else n
+            for c, n, needed in zip(carried, timestep_norms, separate, strict=True)
+        ]
         return loss, weight_norms, timestep_norms, recurrent_norms
 
     def measure(self) -> ProbeResult:
@@ -346,15 +363,19 @@ class GradientProbe:
             loss, weight_norms, timestep_norms, recurrent_norms = self._gradients(
                 self.x, self.y, self.sample_weight
             )
+
+        def as_numpy(tensor):
+            return ops.convert_to_numpy(tensor).astype("float64")
+
         return ProbeResult(
-            loss=float(loss),
-            weight_grad_norms=weight_norms.numpy().astype("float64"),
+            loss=float(as_numpy(loss)),
+            weight_grad_norms=as_numpy(weight_norms),
             timestep_grad_norms={
-                t.name: norms.numpy().astype("float64")
+                t.name: as_numpy(norms)
                 for t, norms in zip(self.targets, timestep_norms, strict=True)
             },
             recurrent_grad_norms={
-                t.name: norms.numpy().astype("float64")
+                t.name: as_numpy(norms)
                 for t, norms in zip(self.targets, recurrent_norms, strict=True)
             },
         )

@@ -4,11 +4,11 @@ and TensorFlow), plus logs, retracing and misuse."""
 
 import csv
 import itertools
+import warnings
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from rnnkeras.callbacks import AutoClip, GradientClipping
 
@@ -125,9 +125,18 @@ def test_unclipped_step_is_reported_and_left_alone():
     assert history.history["clipped_fraction"] == [0.0]
 
 
+# On PyTorch, `jit_compile=True` means `torch.compile`: about 90 s per test on
+# two cores, so it runs with the slow tests.
+SLOW_ON_TORCH = [pytest.mark.slow] if keras.backend.backend() == "torch" else []
+
+
 @pytest.mark.parametrize(
     "compile_kwargs",
-    [{}, {"jit_compile": True}, {"run_eagerly": True}],
+    [
+        {},
+        pytest.param({"jit_compile": True}, marks=SLOW_ON_TORCH),
+        {"run_eagerly": True},
+    ],
     ids=["tf_function", "xla", "eager"],
 )
 def test_changed_threshold_changes_update_without_retracing(compile_kwargs):
@@ -161,8 +170,10 @@ def test_changed_threshold_changes_update_without_retracing(compile_kwargs):
     update_norms = [global_norm(update_between(*pair)) for pair in itertools.pairwise(snapshots)]
     np.testing.assert_allclose(update_norms, thresholds, rtol=1e-4)
     assert history.history["clip_threshold"] == thresholds
-    # Python code inside the compiled step runs once per trace, in eager mode every step.
-    assert len(traces) == (len(thresholds) if compile_kwargs.get("run_eagerly") else 1)
+    # Python code inside the compiled step runs once per trace, in eager mode
+    # every step; Keras runs the PyTorch train step as Python at every step.
+    eager = compile_kwargs.get("run_eagerly") or keras.backend.backend() == "torch"
+    assert len(traces) == (len(thresholds) if eager else 1)
 
 
 def test_callback_is_removed_after_fit_and_installed_after_earlier_fit():
@@ -183,7 +194,9 @@ def test_callback_is_removed_after_fit_and_installed_after_earlier_fit():
     assert "_clip_gradients" not in vars(model.optimizer)
 
 
-@pytest.mark.parametrize("jit_compile", [False, True], ids=["tf_function", "xla"])
+@pytest.mark.parametrize(
+    "jit_compile", [False, pytest.param(True, marks=SLOW_ON_TORCH)], ids=["tf_function", "xla"]
+)
 def test_autoclip_threshold_is_percentile_of_history(jit_compile):
     x, y = linear_problem()
     model = linear_model(
@@ -213,12 +226,16 @@ def keras_model_with(model, weights):
 
 def test_autoclip_clips_outliers_and_counts_every_step_per_execution():
     x, y = linear_problem()
-    model = linear_model(optimizer=keras.optimizers.SGD(learning_rate=0.01), steps_per_execution=2)
+    # Keras allows only one step per execution on PyTorch.
+    per_execution = 1 if keras.backend.backend() == "torch" else 2
+    model = linear_model(
+        optimizer=keras.optimizers.SGD(learning_rate=0.01), steps_per_execution=per_execution
+    )
     autoclip = AutoClip(percentile=50, history=3)
     history = model.fit(x, y, batch_size=1, shuffle=False, callbacks=[autoclip], verbose=0)
-    # Eight optimizer steps in four executions: the ring buffer keeps the last 3.
+    # Eight optimizer steps (in four executions): the ring buffer keeps the last 3.
     assert autoclip.norm_history.shape == (3,)
-    assert int(autoclip._observed.numpy()) == N
+    assert int(keras.ops.convert_to_numpy(autoclip._observed)) == N
     fraction = history.history["clipped_fraction"][0]
     assert fraction * N == pytest.approx(round(fraction * N))
     assert 0.0 < fraction < 1.0
@@ -226,9 +243,13 @@ def test_autoclip_clips_outliers_and_counts_every_step_per_execution():
 
 def test_autoclip_keeps_non_finite_norms_out_of_history():
     autoclip = AutoClip(percentile=50, history=4)
+
+    def tensor(value):
+        return keras.ops.convert_to_tensor(value, "float32")
+
     for norm in (1.0, 3.0):
-        autoclip._clip([tf.constant([norm])], tf.constant(norm))
-    grads, threshold, clipped = autoclip._clip([tf.constant([np.inf])], tf.constant(np.inf))
+        autoclip._clip([tensor([norm])], tensor(norm))
+    grads, threshold, clipped = autoclip._clip([tensor([np.inf])], tensor(np.inf))
     np.testing.assert_array_equal(autoclip.norm_history, [1.0, 3.0])
     assert float(threshold) == 2.0
     assert bool(clipped)
@@ -345,3 +366,45 @@ def test_two_clipping_callbacks_in_one_fit_are_refused():
     model = linear_model()
     with pytest.raises(ValueError, match="already clipped by another clipping callback"):
         model.fit(x, y, callbacks=[GradientClipping(clipnorm=1.0), AutoClip()], verbose=0)
+
+
+def test_threshold_changed_between_batches_reaches_the_next_step():
+    """Within an epoch too: on JAX the step is a pure function of state that
+    `fit` holds outside the variables, so a new threshold must be synced in."""
+    x, y = linear_problem()
+    model = linear_model()
+    clip = GradientClipping(global_clipnorm=1.0)
+    thresholds = [1.0, 0.25, 3.0, 0.5]
+
+    class ChangeThreshold(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            clip.threshold = thresholds[batch]
+
+    record = RecordWeights()
+    model.fit(
+        x, y, batch_size=2, shuffle=False, callbacks=[ChangeThreshold(), clip, record], verbose=0
+    )
+    snapshots = [*record.before, model.get_weights()]
+    update_norms = [global_norm(update_between(*pair)) for pair in itertools.pairwise(snapshots)]
+    np.testing.assert_allclose(update_norms, thresholds, rtol=1e-4)
+    assert clip.threshold == thresholds[-1]
+
+
+def test_checkpoints_written_during_fit_hold_the_optimizer_variables_only(tmp_path):
+    """The callback's state rides in the optimizer's variables during `fit`;
+    a checkpoint must still load into an optimizer that never saw it."""
+    x, y = linear_problem()
+    model = linear_model(optimizer=keras.optimizers.Adam(learning_rate=0.01))
+    path = tmp_path / "model.keras"
+    checkpoint = keras.callbacks.ModelCheckpoint(str(path))
+    model.fit(x, y, batch_size=4, epochs=2, callbacks=[AutoClip(), checkpoint], verbose=0)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.saving.load_model(path)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for saved, trained in zip(loaded.optimizer.variables, model.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(saved), keras.ops.convert_to_numpy(trained)
+        )

@@ -9,9 +9,8 @@ import warnings
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning
+from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning, backend_gradients
 from rnnkeras.layers import GRU, LSTM, Bidirectional, SimpleRNN, StackedRNN
 
 
@@ -74,20 +73,24 @@ def test_backwards_layer_gradients_follow_processing_order():
 
 def split_reference_gradients(builtin_layer, head, x, y):
     """||dL/dh_t|| for a many-to-one model, without the perturbation hook:
-    run the Keras built-in layer on x[:, :t], then watch the state h_t and run
-    the remaining inputs from it (a fresh, independent computation per t)."""
-    states_after = keras.layers.RNN(builtin_layer.cell, return_state=True)
+    run the Keras built-in layer on x[:, :t], then differentiate the loss
+    with respect to the state h_t while running the remaining inputs from it
+    (a fresh, independent computation per t, through the backend's own
+    autodiff)."""
+    states_after = keras.layers.RNN(builtin_layer.cell, return_state=True, unroll=True)
     norms = []
     for t in range(1, x.shape[1] + 1):
         _, *states = states_after(x[:, :t])
-        h_t = tf.Variable(states[0])
-        with tf.GradientTape() as tape:
-            if t < x.shape[1]:
-                last = builtin_layer(x[:, t:], initial_state=[h_t, *states[1:]])
-            else:
-                last = h_t
-            loss = keras.ops.mean(keras.losses.mean_squared_error(y, head(last)))
-        norms.append(float(tf.norm(tape.gradient(loss, h_t))))
+        states = [keras.ops.convert_to_tensor(keras.ops.convert_to_numpy(s)) for s in states]
+
+        def loss_from(inputs, t=t, rest=states[1:]):
+            (h_t,) = inputs
+            last = builtin_layer(x[:, t:], initial_state=[h_t, *rest]) if t < x.shape[1] else h_t
+            return [keras.ops.mean(keras.losses.mean_squared_error(y, head(last)))]
+
+        (loss,), pullback = backend_gradients.vjp(loss_from, [], [states[0]])
+        _, (gradient,) = pullback([keras.ops.ones_like(loss)])
+        norms.append(float(np.linalg.norm(keras.ops.convert_to_numpy(gradient))))
     return np.array(norms)
 
 
@@ -104,7 +107,8 @@ def test_gradients_match_split_sequence_reference(ours, builtin, rng):
     y = rng.normal(size=(4, 1)).astype("float32")
     _, records = measured(model, x, y)
 
-    reference = builtin(units)
+    # Unrolled: on JAX an eager scan compiles anew for every length.
+    reference = builtin(units, unroll=True)
     reference.build((None, None, features))
     reference.set_weights(layer.get_weights())
     expected = split_reference_gradients(reference, model.layers[-1], x, y)
@@ -387,3 +391,14 @@ def test_rejects_bad_arguments(kwargs):
     arguments = {"probe_data": (np.ones((2, 3, 1)), np.ones((2, 1))), **kwargs}
     with pytest.raises(ValueError, match="GradientFlowMonitor expects.*Received"):
         GradientFlowMonitor(**arguments)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "openvino"])
+def test_backend_without_gradients_is_named_in_the_error(backend, monkeypatch):
+    model = linear_recurrence(0.5, 4)
+    x, y = np.ones((1, 4, 1), "float32"), np.zeros((1, 1), "float32")
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    with pytest.raises(
+        ValueError, match=f"`{backend}` backend.*Received: KERAS_BACKEND='{backend}'"
+    ):
+        measured(model, x, y)
