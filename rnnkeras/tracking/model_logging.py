@@ -68,6 +68,15 @@ def model_signature(model: keras.Model) -> Any:
 def input_metadata(model: keras.Model) -> dict[str, Any]:
     """The input a served model expects, as recorded in its MLflow metadata.
 
+    Args:
+        model: A built Keras model with one input.
+
+    Returns:
+        `{"input_shape", "input_dtype"}`; open dimensions (the batch) are `-1`.
+
+    Raises:
+        ValueError: For a model with several inputs.
+
     Example:
 
     >>> import keras

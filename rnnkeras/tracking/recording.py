@@ -33,6 +33,12 @@ def scalar(value: Any) -> float | None:
 
     Booleans and text are not numbers here, though NumPy would convert them.
 
+    Args:
+        value: A metric's value, e.g. from the `logs` of a Keras callback.
+
+    Returns:
+        The float, or None for anything that is not one number.
+
     Example:
 
     >>> scalar(np.float32(0.5)), scalar([2]), scalar("0.5"), scalar([1, 2])
