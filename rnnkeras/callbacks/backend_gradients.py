@@ -100,11 +100,16 @@ def _torch_vjp(forward, variables, inputs, state):
     # PyTorch variables are updated in place, which would break the graph
     # when the forward pass assigns one it has read (a stateful layer's
     # states, metric totals): those assignments go to a scope instead.
-    copies = [(v, v.value.detach().clone()) for v in state]
+    # Keras reads the weights' regularization losses from the scope too, so
+    # the weights are mapped as well, to themselves.
+    mapping = [
+        *zip(variables, sources, strict=True),
+        *((v, v.value.detach().clone()) for v in state),
+    ]
     # Keras callbacks may run under `torch.no_grad` (e.g. inside `predict`).
     with (
         torch.enable_grad(),
-        keras.StatelessScope(state_mapping=copies, collect_losses=True),
+        keras.StatelessScope(state_mapping=mapping, collect_losses=True),
     ):
         outputs = forward(inputs)
 

@@ -292,6 +292,25 @@ def test_later_fit_continues_steps_and_follows_frozen_layers(rng):
     assert gru[2]["timestep_grad_norms"][-1] > 0
 
 
+def test_measurements_during_fit_see_the_latest_weights_and_regularization(rng):
+    """On JAX, `fit` keeps the weights outside the model between steps: the
+    probe must measure the latest ones. Its loss counts regularization, as
+    `evaluate` does, on every backend."""
+    x = rng.normal(size=(8, 5, 2)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    dense = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.5))
+    model = keras.Sequential([keras.Input((5, 2)), GRU(3), dense])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    monitor = GradientFlowMonitor(probe_data=(x[:4], y[:4]), every_n_batches=1)
+    model.fit(x, y, batch_size=4, shuffle=False, callbacks=[monitor], verbose=0)
+
+    last = monitor.records[-1]
+    assert (last["step"], last["trigger"]) == (2, "batch")
+    expected = model.evaluate(x[:4], y[:4], verbose=0)
+    assert last["probe_loss"] == pytest.approx(expected, rel=1e-5)
+    assert monitor.records[0]["probe_loss"] != pytest.approx(expected, rel=1e-3)
+
+
 def test_stateful_layer_keeps_its_states(rng):
     x = rng.normal(size=(2, 5, 3)).astype("float32")
     layer = LSTM(3, stateful=True)
