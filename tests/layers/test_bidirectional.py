@@ -3,22 +3,27 @@
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    BATCH,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+    to_numpy,
+)
 
-BATCH, TIMESTEPS, FEATURES, UNITS = 3, 5, 4, 4
-MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], dtype=bool)
+MASK = padding_mask()
 MERGES = {
     "concat": lambda f, b: np.concatenate([f, b], axis=-1),
     "sum": lambda f, b: f + b,
     "mul": lambda f, b: f * b,
     "ave": lambda f, b: (f + b) / 2,
 }
-
-
-def inputs(rng):
-    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
 
 
 def separate_directions(bidirectional, name, x, **kwargs):

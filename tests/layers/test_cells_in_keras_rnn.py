@@ -1,14 +1,19 @@
 """Every cell works inside `keras.layers.RNN` and matches our layer and the Keras cell."""
 
 import keras
-import numpy as np
 import pytest
-from weights_and_outputs import assert_outputs_close, randomize
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    BATCH,
+    UNITS,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+)
 
-BATCH, TIMESTEPS, FEATURES, UNITS = 3, 5, 4, 4
-MASK = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], dtype=bool)
+MASK = padding_mask()
 
 CELL_CASES = [
     ("SimpleRNN", {}),
@@ -18,10 +23,6 @@ CELL_CASES = [
     ("LSTM", {"use_bias": False, "activation": "relu"}),
 ]
 CELL_IDS = [f"{name}-{kwargs}" for name, kwargs in CELL_CASES]
-
-
-def inputs(rng):
-    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])

@@ -8,11 +8,14 @@ for our `Bidirectional`; the same Keras layers called one after another for
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    as_list,
+    inputs,
+)
 
-X = np.random.default_rng(11).normal(size=(2, 5, 3)).astype("float32")
+X = inputs(np.random.default_rng(11), batch=2, timesteps=5)
 POLICIES = ["float16", "bfloat16", "mixed_float16", "mixed_bfloat16"]
 HALF_ATOL = 3e-2
 

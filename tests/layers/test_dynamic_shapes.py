@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from weights_and_outputs import randomize
 
 from rnnkeras import layers as rl
+from tests.layers.harness import randomize
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])

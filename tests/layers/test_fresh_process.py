@@ -13,11 +13,15 @@ import sys
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, randomize
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    FEATURES,
+    TIMESTEPS,
+    as_list,
+    randomize,
+)
 
-TIMESTEPS, FEATURES = 6, 3
 HEAVY_PACKAGES = ["mlflow", "great_expectations", "dvc", "torch", "ai_edge_litert"]
 
 LOADER = """

@@ -9,12 +9,17 @@ TensorFlow, JAX and PyTorch.
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import assert_outputs_close, randomize
 
 from rnnkeras import layers as rl
 from rnnkeras.layers import fused, recurrent
+from tests.layers.harness import (
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+)
 
-X = np.random.default_rng(3).normal(size=(2, 5, 3)).astype("float32")
+X = inputs(np.random.default_rng(3), batch=2, timesteps=5)
 
 
 @pytest.fixture
@@ -95,7 +100,7 @@ def test_a_mask_blocks_the_fused_kernel_where_the_backend_kernel_takes_none(name
 def test_with_simulated_gpu_layer_matches_the_builtin(name, masked, with_gpu, rng):
     # The backend's own kernel then either refuses (no real GPU) and we loop,
     # or runs its CPU fallback (Keras' JAX GRU, PyTorch LSTM/GRU): same outputs.
-    mask = np.array([[True] * 5, [True] * 3 + [False] * 2]) if masked else None
+    mask = padding_mask([5, 3], timesteps=5) if masked else None
     ours = getattr(rl, name)(4, return_sequences=True, return_state=True)
     builtin = getattr(keras.layers, name)(4, return_sequences=True, return_state=True)
     ours(X), builtin(X)

@@ -8,7 +8,19 @@ textbook equations, so a layout or equation bug shared with Keras still fails he
 import numpy as np
 import pytest
 import torch
-from rnn_reference import (
+
+from rnnkeras import layers as rl
+from tests.layers.harness import (
+    BATCH,
+    FEATURES,
+    TIMESTEPS,
+    UNITS,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+)
+from tests.layers.rnn_reference import (
     gru_reset_before_step,
     keras_weights_from_torch_gru,
     keras_weights_from_torch_lstm,
@@ -18,15 +30,6 @@ from rnn_reference import (
     run_loop,
     simple_rnn_step,
 )
-from weights_and_outputs import assert_outputs_close, randomize
-
-from rnnkeras import layers as rl
-
-BATCH, TIMESTEPS, FEATURES, UNITS = 4, 7, 3, 5
-
-
-def inputs(rng):
-    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
 
 
 def run_torch(module, x, initial_state=None):
@@ -181,15 +184,7 @@ def test_lstm_matches_numpy(rng):
     assert_outputs_close(layer(x), [outputs, *states])
 
 
-MASK = np.array(
-    [
-        [1, 1, 1, 1, 1, 1, 1],
-        [1, 1, 1, 0, 0, 0, 0],
-        [1, 0, 0, 0, 0, 0, 0],
-        [1, 1, 1, 1, 1, 0, 0],
-    ],
-    dtype=bool,
-)
+MASK = padding_mask()
 
 
 def masked_reference(name, weights):

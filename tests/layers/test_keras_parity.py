@@ -8,12 +8,21 @@ arguments, gives one of them random weights, copies them to the other with
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    BATCH,
+    FEATURES,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+    to_numpy,
+)
 
-BATCH, TIMESTEPS, FEATURES, UNITS = 4, 6, 3, 5
-LENGTHS = [6, 4, 1, 5]
 DIRECTIONS = ["builtin_to_ours", "ours_to_builtin"]
 
 
@@ -25,14 +34,6 @@ def copy_weights(ours, builtin, direction, rng):
     source, target = (builtin, ours) if direction == "builtin_to_ours" else (ours, builtin)
     randomize(source, rng)
     target.set_weights(source.get_weights())
-
-
-def inputs(rng, batch=BATCH):
-    return rng.normal(size=(batch, TIMESTEPS, FEATURES)).astype("float32")
-
-
-def padding_mask(lengths=LENGTHS):
-    return np.arange(TIMESTEPS)[None, :] < np.asarray(lengths)[:, None]
 
 
 OPTION_CASES = [

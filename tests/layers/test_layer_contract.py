@@ -1,19 +1,29 @@
 """The layer contract, in the spirit of Keras' own layer tests.
 
-Per class: build, call, output shapes (symbolic and eager), trainable weights,
-regularizers and constraints, `get_config`/`from_config`, a short `fit` that
-lowers the loss. The `.keras` round trip in a fresh process is in
-`test_saving_fresh_process.py`.
+Per class: build, call, output shapes (symbolic and eager), trainable weights
+(`harness.run_layer_contract`), regularizers and constraints,
+`get_config`/`from_config`, a short `fit` that lowers the loss. The `.keras`
+round trip in a fresh process is in `test_fresh_process.py`, across Keras
+backends in `test_keras_file_across_backends.py`.
 """
 
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
-
-BATCH, TIMESTEPS, FEATURES, UNITS = 4, 6, 3, 5
+from tests.layers.harness import (
+    BATCH,
+    FEATURES,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    randomize,
+    run_layer_contract,
+    to_numpy,
+)
 
 
 def make(kind):
@@ -48,25 +58,15 @@ KINDS = [
 OUTPUT_WIDTH = {"Bidirectional": 2 * UNITS}
 
 
-def inputs(rng, batch=BATCH):
-    return rng.normal(size=(batch, TIMESTEPS, FEATURES)).astype("float32")
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_build_call_shapes_and_weights(kind, rng):
     layer, weight_shapes = make(kind)
-    symbolic = layer(keras.Input((None, FEATURES)))
-    width = OUTPUT_WIDTH.get(kind, UNITS)
-    assert tuple(symbolic.shape) == (None, width)
-    assert layer.built
-    assert [tuple(w.shape) for w in layer.trainable_weights] == weight_shapes
-    assert layer.non_trainable_weights == []
-    output = layer(inputs(rng))
-    assert tuple(output.shape) == (BATCH, width)
-    assert tuple(layer.compute_output_shape((BATCH, TIMESTEPS, FEATURES))) == (BATCH, width)
-    layer.trainable = False
-    assert layer.trainable_weights == []
-    assert len(layer.non_trainable_weights) == len(weight_shapes)
+    run_layer_contract(
+        layer,
+        inputs(rng),
+        output_width=OUTPUT_WIDTH.get(kind, UNITS),
+        weight_shapes=weight_shapes,
+    )
 
 
 STATE_SHAPES = {

@@ -2,15 +2,18 @@
 
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
-
-BATCH, TIMESTEPS, FEATURES, UNITS = 4, 6, 3, 5
-
-
-def inputs(rng):
-    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
+from tests.layers.harness import (
+    FEATURES,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    randomize,
+    to_numpy,
+)
 
 
 def assert_dropout_behaviour(layer, reference, x):

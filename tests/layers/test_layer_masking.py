@@ -3,12 +3,20 @@
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
-
-TIMESTEPS, FEATURES, UNITS = 6, 3, 4
-LENGTHS = [6, 3, 1, 5]
+from tests.layers.harness import (
+    FEATURES,
+    LENGTHS,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+    to_numpy,
+)
 
 LAYER_CASES = [
     ("SimpleRNN", {}),
@@ -20,8 +28,8 @@ LAYER_IDS = [f"{name}-{kwargs}" for name, kwargs in LAYER_CASES]
 
 
 def padded_batch(rng, padding="garbage"):
-    x = rng.normal(size=(len(LENGTHS), TIMESTEPS, FEATURES)).astype("float32")
-    mask = np.arange(TIMESTEPS)[None, :] < np.asarray(LENGTHS)[:, None]
+    x = inputs(rng, batch=len(LENGTHS))
+    mask = padding_mask()
     fill = rng.normal(3.0, 2.0, size=x.shape).astype("float32") if padding == "garbage" else 0.0
     return np.where(mask[:, :, None], x, fill), mask
 
@@ -82,7 +90,7 @@ def test_embedding_mask_zero_equals_sequences_run_alone(rng):
     model = keras.Model(tokens, layer(embedding(tokens)))
     randomize(layer, rng, scale=0.6)
     ids = rng.integers(1, 12, size=(len(LENGTHS), TIMESTEPS))
-    ids = ids * (np.arange(TIMESTEPS)[None, :] < np.asarray(LENGTHS)[:, None])
+    ids = ids * padding_mask()
     batch_result = as_list(model(ids))
     for i, length in enumerate(LENGTHS):
         alone = as_list(model(ids[i : i + 1, :length]))

@@ -3,16 +3,22 @@
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize, to_numpy
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    BATCH,
+    FEATURES,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+    to_numpy,
+)
 
-BATCH, TIMESTEPS, FEATURES, UNITS = 3, 6, 3, 5
-MASK = np.array([[1] * 6, [1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]], dtype=bool)
-
-
-def inputs(rng):
-    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
+MASK = padding_mask()
 
 
 def ours_and_builtins():

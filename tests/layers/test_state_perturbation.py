@@ -8,12 +8,20 @@ to the next step; its gradient is the total BPTT gradient reaching h_t.
 import numpy as np
 import pytest
 import tensorflow as tf
-from rnn_reference import gru_reset_before_step, lstm_step, run_loop, simple_rnn_step
-from weights_and_outputs import as_list, assert_outputs_close, randomize
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    BATCH,
+    FEATURES,
+    TIMESTEPS,
+    UNITS,
+    as_list,
+    assert_outputs_close,
+    inputs,
+    randomize,
+)
+from tests.layers.rnn_reference import gru_reset_before_step, lstm_step, run_loop, simple_rnn_step
 
-BATCH, TIMESTEPS, FEATURES, UNITS = 3, 6, 3, 4
 LAYER_CASES = [("SimpleRNN", {}), ("LSTM", {}), ("GRU", {"reset_after": False})]
 
 
@@ -21,10 +29,6 @@ def build_random(layer, rng):
     layer.build((None, TIMESTEPS, FEATURES))
     randomize(layer, rng, scale=0.6)
     return layer
-
-
-def inputs(rng):
-    return rng.normal(size=(BATCH, TIMESTEPS, FEATURES)).astype("float32")
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])

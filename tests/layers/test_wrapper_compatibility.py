@@ -6,12 +6,18 @@ References are Keras built-ins with the same weights, run on their own.
 import keras
 import numpy as np
 import pytest
-from weights_and_outputs import as_list, assert_outputs_close, randomize
 
 from rnnkeras import layers as rl
+from tests.layers.harness import (
+    as_list,
+    assert_outputs_close,
+    inputs,
+    padding_mask,
+    randomize,
+)
 
-X = np.random.default_rng(5).normal(size=(2, 5, 3)).astype("float32")
-MASK = np.array([[True] * 5, [True] * 3 + [False] * 2])
+X = inputs(np.random.default_rng(5), batch=2, timesteps=5)
+MASK = padding_mask([5, 3], timesteps=5)
 
 
 def test_bidirectional_states_of_a_stateful_layer_match_keras(rng):

@@ -1,0 +1,1 @@
+"""rnnkeras' tests: a package, so shared helpers import by path (`from tests.layers import harness`)."""

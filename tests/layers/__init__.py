@@ -1,0 +1,1 @@
+"""Tests of `rnnkeras.layers`; `harness.py` holds what they share."""

@@ -1,0 +1,78 @@
+"""The layer tests read like a package: one harness, imported by its package path.
+
+Sizes, inputs, weight randomizing and output checks live in `harness.py` only;
+no module redefines them, imports a sibling as a bare module (which works only
+while pytest puts `tests/layers` on `sys.path`) or imports from a `conftest`.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from rnnkeras import layers as rl
+from tests.layers.harness import FEATURES, UNITS, inputs, run_layer_contract
+
+HERE = Path(__file__).parent
+HARNESS_NAMES = {
+    "BATCH",
+    "TIMESTEPS",
+    "FEATURES",
+    "UNITS",
+    "LENGTHS",
+    "ATOL",
+    "inputs",
+    "padding_mask",
+    "randomize",
+    "to_numpy",
+    "as_list",
+    "assert_outputs_close",
+}
+MODULES = sorted(path for path in HERE.glob("*.py") if path.name != "harness.py")
+
+
+def top_level_names(tree):
+    """Names a module binds at its top level (assignments, functions, classes)."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        yield name.id
+
+
+def imported_modules(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield "." * node.level + (node.module or "")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: path.name)
+def test_module_uses_the_harness_instead_of_its_own_copy(path):
+    tree = ast.parse(path.read_text())
+    redefined = HARNESS_NAMES & set(top_level_names(tree))
+    assert not redefined, f"{path.name} redefines {sorted(redefined)}; import them from harness"
+    siblings = {sibling.stem for sibling in HERE.glob("*.py")}
+    for module in imported_modules(tree):
+        assert module.split(".")[0] not in siblings, (
+            f"{path.name} imports `{module}` as a bare module; use `tests.layers.{module}`"
+        )
+        assert "conftest" not in module.split("."), f"{path.name} imports from `{module}`"
+
+
+def test_run_layer_contract_fails_on_a_wrong_contract(rng):
+    """The harness can fail: GRU-sized weights for an LSTM, a wrong output width."""
+    lstm_weights = [(FEATURES, 4 * UNITS), (UNITS, 4 * UNITS), (4 * UNITS,)]
+    run_layer_contract(rl.LSTM(UNITS), inputs(rng), output_width=UNITS, weight_shapes=lstm_weights)
+    gru_sized = [(FEATURES, 3 * UNITS), (UNITS, 3 * UNITS), (3 * UNITS,)]
+    with pytest.raises(AssertionError):
+        run_layer_contract(rl.LSTM(UNITS), inputs(rng), output_width=UNITS, weight_shapes=gru_sized)
+    with pytest.raises(AssertionError):
+        run_layer_contract(
+            rl.LSTM(UNITS), inputs(rng), output_width=UNITS + 1, weight_shapes=lstm_weights
+        )
