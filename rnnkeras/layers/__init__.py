@@ -1,12 +1,12 @@
 """Recurrent cells and layers for Keras 3.
 
 Drop-in replacements for the Keras built-ins of the same names (same
-arguments, same weight layout) plus ``StackedRNN``:
+arguments, same weight layout) plus `StackedRNN`:
 
 >>> import numpy as np, keras
 >>> from rnnkeras.layers import LSTM, Bidirectional
 >>> model = keras.Sequential([keras.Input((10, 3)), Bidirectional(LSTM(8)), keras.layers.Dense(1)])
->>> model(np.zeros((2, 10, 3), "float32")).shape
+>>> tuple(model(np.zeros((2, 10, 3), "float32")).shape)
 (2, 1)
 """
 

@@ -1,4 +1,4 @@
-"""``Bidirectional``: run a recurrent layer forwards and backwards and merge."""
+"""`Bidirectional`: run a recurrent layer forwards and backwards and merge."""
 
 import copy
 
@@ -25,43 +25,58 @@ def _merge(forward, backward, merge_mode):
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
 class Bidirectional(keras.layers.Layer):
-    """Bidirectional wrapper for rnnkeras (or any Keras) recurrent layers.
+    """Bidirectional wrapper for rnnkeras (or Keras) recurrent layers.
 
-    The forward copy reads the sequence as given; the backward copy (a clone of
-    ``layer`` with ``go_backwards`` flipped, or ``backward_layer``) reads it
-    from the end. With ``return_sequences`` the backward outputs are flipped
-    back, so position ``t`` of both halves refers to input ``t``. Masks reach
-    both directions, so padded steps never enter either state, and with
-    ``return_sequences`` their outputs are zero.
+    A bidirectional RNN (Schuster & Paliwal, 1997, "Bidirectional Recurrent
+    Neural Networks") runs one copy of `layer` forwards over the sequence and
+    one backwards (a clone with `go_backwards` flipped, or `backward_layer`),
+    then merges their outputs. With `return_sequences` the backward outputs are
+    flipped back, so position `t` of both halves refers to input `t`. A mask
+    reaches both directions, so padded steps never enter either state; with
+    `return_sequences` their outputs are zero.
 
-    Weights are ordered forward then backward, as in
-    ``keras.layers.Bidirectional``, so ``set_weights`` swaps both ways.
+    It takes the arguments of `keras.layers.Bidirectional` and orders weights
+    forward then backward as it does, so `set_weights` swaps them both ways.
 
     Args:
-        layer: A recurrent layer instance (e.g. ``rnnkeras.layers.LSTM``).
-        merge_mode: How to combine the two directions: ``"concat"``
-            (default), ``"sum"``, ``"mul"``, ``"ave"`` or ``None`` (return both
-            as a list).
-        backward_layer: Optional layer for the backward direction; it must
-            have ``go_backwards`` opposite to ``layer`` and the same
-            ``return_sequences`` and ``return_state``.
+        layer: A recurrent layer instance (`rnnkeras.layers.LSTM`, `GRU`,
+            `SimpleRNN`, or a Keras one) with `go_backwards` and
+            `return_sequences`; it is cloned for the forward direction (and the
+            backward one, unless `backward_layer` is given).
+        merge_mode: How the two outputs combine: `"concat"` (width
+            `2 * units`), `"sum"`, `"mul"`, `"ave"` (width `units`) or `None`
+            (both returned as a list). Default: `"concat"`.
+        backward_layer: Optional recurrent layer for the backward direction;
+            its `go_backwards` must be the opposite of `layer`'s and its
+            `return_sequences` and `return_state` the same. Default: `None`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
+            `dtype` policy must be floating-point.
 
     Call arguments:
-        sequences: ``(batch, timesteps, features)``.
-        initial_state: Optional list: the forward states, then the backward states.
-        mask: Optional ``(batch, timesteps)`` boolean mask.
+        sequences: `(batch, timesteps, features)`.
+        initial_state: Optional list: the forward states, then the backward
+            states, each `(batch, units)`.
+        mask: Optional boolean `(batch, timesteps)`.
         training: Whether dropout applies.
 
     Returns:
-        The merged output, followed (with ``return_state``) by the forward
-        then the backward final states.
+        The merged output (or `[forward, backward]` with `merge_mode=None`),
+        followed, with `return_state`, by the forward then the backward final
+        states.
+
+    Raises:
+        ValueError: At construction, if `merge_mode` is not one of the above,
+            `layer` is not a recurrent layer, `backward_layer` does not match
+            `layer` or the `dtype` policy is not floating-point. When called, if
+            the input has no time step or `initial_state` does not hold the
+            states of both directions.
 
     Example:
 
     >>> import numpy as np
     >>> from rnnkeras.layers import GRU
-    >>> Bidirectional(GRU(4, return_sequences=True), merge_mode="sum")(
-    ...     np.ones((2, 5, 3), "float32")).shape
+    >>> layer = Bidirectional(GRU(4, return_sequences=True), merge_mode="sum")
+    >>> tuple(layer(np.ones((2, 5, 3), "float32")).shape)
     (2, 5, 4)
     """
 

@@ -2,14 +2,14 @@
 
 A cell splits one time step into two parts:
 
-- ``project_inputs(x)``: the input-to-hidden product ``x @ kernel (+ bias)``;
-- ``step(projected, states, recurrent_mask)``: everything that depends on the
-  previous state, with one matrix product ``h @ recurrent_kernel`` for all gates.
+- `project_inputs(x)`: the input-to-hidden product `x @ kernel (+ bias)`;
+- `step(projected, states, recurrent_mask)`: everything that depends on the
+  previous state, with one matrix product `h @ recurrent_kernel` for all gates.
 
-``call`` (one step, as ``keras.layers.RNN`` uses it) is the composition of both.
+`call` (one step, as `keras.layers.RNN` uses it) is the composition of both.
 Our layers compose them the same way inside their loop, adding what a plain
 cell call cannot carry: the dropout masks drawn once per sequence and the
-gradient-flow probe (``state_perturbation``).
+gradient-flow probe (`state_perturbation`).
 """
 
 from keras import (
@@ -28,7 +28,7 @@ from rnnkeras.layers.keras_internals import DropoutRNNCell
 
 
 def check_units(units, owner: str) -> int:
-    """Returns ``units`` if it is a positive integer, else raises a ValueError."""
+    """Returns `units` if it is a positive integer, else raises a ValueError."""
     if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
         raise ValueError(
             f"{owner} expects `units` to be a positive integer. Received: units={units!r}"
@@ -44,9 +44,9 @@ def check_rate(rate, name: str, owner: str) -> float:
 
 
 def check_float_dtype(dtype, owner: str):
-    """Returns ``dtype`` if its policy computes and stores floats, else raises a ValueError.
+    """Returns `dtype` if its policy computes and stores floats, else raises a ValueError.
 
-    A recurrent layer multiplies by weights and applies ``tanh``/``sigmoid``: an
+    A recurrent layer multiplies by weights and applies `tanh`/`sigmoid`: an
     integer, boolean, complex or string policy could only fail later, inside the
     backend, with an error that names neither the layer nor the argument.
     """
@@ -64,9 +64,9 @@ def check_float_dtype(dtype, owner: str):
 class RecurrentCell(layers.Layer, DropoutRNNCell):
     """Base class of our cells: weights, dropout masks and serialization.
 
-    Subclasses set ``gates`` (how many ``units``-wide blocks the kernels hold),
-    implement ``step`` and, if their bias is not ``(gates * units,)``,
-    ``build_bias`` and ``input_bias``/``recurrent_bias``.
+    Subclasses set `gates` (how many `units`-wide blocks the kernels hold),
+    implement `step` and, if their bias is not `(gates * units,)`,
+    `build_bias` and `input_bias`/`recurrent_bias`.
     """
 
     gates = 1
@@ -146,17 +146,17 @@ class RecurrentCell(layers.Layer, DropoutRNNCell):
         )
 
     def input_bias(self):
-        """The bias added to the input projection (``None`` without bias)."""
+        """The bias added to the input projection (`None` without bias)."""
         return self.bias
 
     def project_inputs(self, inputs):
-        """Input-to-hidden product of one step: ``(batch, features)`` to ``(batch, gates * units)``."""
+        """Input-to-hidden product of one step: `(batch, features)` to `(batch, gates * units)`."""
         projected = ops.matmul(inputs, self.kernel)
         bias = self.input_bias() if self.use_bias else None
         return projected if bias is None else projected + bias
 
     def step(self, projected, states, recurrent_mask=None):
-        """One time step from the projected input; returns ``(output, new_states)``."""
+        """One time step from the projected input; returns `(output, new_states)`."""
         raise NotImplementedError
 
     def call(self, inputs, states, training=False):

@@ -1,9 +1,9 @@
 """The one place that decides between a fused kernel and rnnkeras' loop.
 
-Our ``LSTM`` and ``GRU`` keep the Keras weight layout, so on a GPU they can hand
+Our `LSTM` and `GRU` keep the Keras weight layout, so on a GPU they can hand
 their weights to the same fused (cuDNN) kernels the Keras built-ins use, which
-Keras 3.15 offers on every backend (``keras.src.backend.<name>.rnn``).
-``fused_kernel_blockers`` lists every reason the fused kernel cannot run for a
+Keras 3.15 offers on every backend (`keras.src.backend.<name>.rnn`).
+`fused_kernel_blockers` lists every reason the fused kernel cannot run for a
 layer on the current backend; an empty list means the layer will try it (and
 still falls back to the loop if the backend refuses at run time).
 
@@ -49,14 +49,14 @@ def gpu_available() -> bool:
 
 
 def fused_kernel_blockers(layer, masked: bool = False) -> list[str]:
-    """Reasons why ``layer`` cannot run a fused (cuDNN) kernel; empty if it can.
+    """Reasons why `layer` cannot run a fused (cuDNN) kernel; empty if it can.
 
     Args:
         layer: An rnnkeras recurrent layer.
         masked: Whether the call at hand carries a mask.
 
     Returns:
-        Human-readable reasons, e.g. ``["recurrent_dropout=0.2 (must be 0)"]``.
+        Human-readable reasons, e.g. `["recurrent_dropout=0.2 (must be 0)"]`.
     """
     kernel = getattr(layer, "fused_kernel", None)
     if kernel is None:
@@ -91,10 +91,10 @@ def fused_kernel_blockers(layer, masked: bool = False) -> list[str]:
 
 
 def run_fused(layer, sequences, initial_state, mask):
-    """Runs ``layer`` through the backend's fused kernel.
+    """Runs `layer` through the backend's fused kernel.
 
-    Returns ``(last_output, outputs, states)`` like the generic loop, or raises
-    ``NotImplementedError`` when the backend cannot run it here.
+    Returns `(last_output, outputs, states)` like the generic loop, or raises
+    `NotImplementedError` when the backend cannot run it here.
     """
     cell = layer.cell
     common = {

@@ -10,33 +10,73 @@ from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
 class LSTMCell(RecurrentCell):
-    """LSTM cell with the gate order and weight layout of ``keras.layers.LSTMCell``.
+    """LSTM cell with the gate order and weight layout of `keras.layers.LSTMCell`.
 
-    The kernels hold the gates side by side in the order input, forget, cell,
-    output: ``kernel (features, 4 * units)``, ``recurrent_kernel
-    (units, 4 * units)``, ``bias (4 * units,)``. One step is one matrix product
-    ``h_{t-1} @ recurrent_kernel`` added to the precomputed input projection.
+    Long Short-Term Memory (Hochreiter & Schmidhuber, 1997) with a forget gate
+    (Gers et al., 2000). One step computes, for the previous `h` and `c`,
+    `z = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias` (one product for all
+    four gates), splits `z` into the input, forget, cell and output parts
+    `i, f, g, o`, then `c_t = σ(f) * c_{t-1} + σ(i) * act(g)` and
+    `h_t = σ(o) * act(c_t)`, with `σ = recurrent_activation` and
+    `act = activation`. The kernels hold the gates side by side in that order:
+    `kernel (features, 4 * units)`, `recurrent_kernel (units, 4 * units)`,
+    `bias (4 * units,)`, so weights swap both ways with the Keras built-in.
 
     Args:
-        units: Positive integer, size of the hidden and cell states.
-        activation: Activation of the cell candidate and output. Default ``"tanh"``.
-        recurrent_activation: Activation of the gates. Default ``"sigmoid"``.
-        unit_forget_bias: Start the forget-gate bias at one (and the rest at
-            ``bias_initializer``). Default ``True``.
-        use_bias, initializers, regularizers, constraints, dropout,
-            recurrent_dropout, seed: As in ``SimpleRNNCell``.
+        units: Positive integer, the size of the hidden state `h`, of the cell
+            state `c` and of the output.
+        activation: Activation of the cell candidate `g` and of `c_t` before the
+            output gate; `None` means linear. Default: `"tanh"`.
+        recurrent_activation: Activation of the input, forget and output gates.
+            Default: `"sigmoid"`.
+        unit_forget_bias: Start the forget-gate part of `bias` at one and the rest
+            at `bias_initializer`, as Jozefowicz et al. (2015) recommend (only
+            with `use_bias=True`). Default: `True`.
+        use_bias: Whether to add `bias`. Default: `True`.
+        kernel_initializer: Initializer of `kernel`, the input weights
+            `(features, 4 * units)`. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel`, the
+            state-to-gates weights `(units, 4 * units)`. Default: `"orthogonal"`.
+        bias_initializer: Initializer of `bias` `(4 * units,)`. Default: `"zeros"`.
+        kernel_regularizer: Regularizer of `kernel`; its penalty is added to
+            `losses`. Default: `None`.
+        recurrent_regularizer: Regularizer of `recurrent_kernel`. Default: `None`.
+        bias_regularizer: Regularizer of `bias`. Default: `None`.
+        kernel_constraint: Constraint the optimizer applies to `kernel` after
+            each update. Default: `None`.
+        recurrent_constraint: Constraint applied to `recurrent_kernel`.
+            Default: `None`.
+        bias_constraint: Constraint applied to `bias`. Default: `None`.
+        dropout: Fraction of the input features dropped while training, a float
+            in `[0, 1)`. Default: `0.0`.
+        recurrent_dropout: Fraction of the previous hidden state `h_{t-1}`
+            dropped while training, in `[0, 1)` (the cell state is never
+            dropped). Default: `0.0`.
+        seed: Integer seed of the dropout masks. Default: `None`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
+            `dtype` policy must be floating-point.
 
     Call arguments:
-        inputs: ``(batch, features)`` input of one time step.
-        states: ``[h, c]``, each ``(batch, units)``.
-        training: Whether dropout applies.
+        inputs: One time step, `(batch, features)`.
+        states: `[h, c]`, each `(batch, units)`.
+        training: Whether dropout applies. Inside `keras.layers.RNN` the dropout
+            masks are drawn once per sequence and reused at every step.
+
+    Returns:
+        `(h_t, [h_t, c_t])`, each `(batch, units)`.
+
+    Raises:
+        ValueError: At construction, if `units` is not a positive integer,
+            `dropout` or `recurrent_dropout` lies outside `[0, 1)` or the `dtype`
+            policy is not floating-point; when built, if the feature size (last
+            axis of the input) is unknown.
 
     Example:
 
     >>> import numpy as np, keras
     >>> rnn = keras.layers.RNN(LSTMCell(4), return_state=True)
     >>> output, h, c = rnn(np.ones((2, 5, 3), "float32"))
-    >>> output.shape, c.shape
+    >>> tuple(output.shape), tuple(c.shape)
     ((2, 4), (2, 4))
     """
 
@@ -100,36 +140,104 @@ class LSTMCell(RecurrentCell):
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
 class LSTM(RecurrentLayer):
-    """LSTM layer, a drop-in for ``keras.layers.LSTM`` (same arguments and weights).
+    """LSTM layer, a drop-in for `keras.layers.LSTM` (same arguments and weights).
 
-    On a TensorFlow GPU with the cuDNN-compatible configuration (tanh, sigmoid,
-    no recurrent dropout, no unroll, bias, right-padded masks) it runs the same
-    fused kernel as the Keras built-in; elsewhere it runs rnnkeras' loop, which
-    computes the input projection for all time steps in one product. See
-    ``rnnkeras.layers.fused.fused_kernel_blockers`` for the decision.
+    Runs `LSTMCell` over the time axis from zero states: Long Short-Term Memory
+    (Hochreiter & Schmidhuber, 1997) with a forget gate (Gers et al., 2000); see
+    `LSTMCell` for the equations. The weights keep the Keras layout, gates side
+    by side in the order input, forget, cell, output: `kernel
+    (features, 4 * units)`, `recurrent_kernel (units, 4 * units)`,
+    `bias (4 * units,)`, so a model, a config or weights move between this layer
+    and the Keras built-in unchanged.
+
+    On a GPU, with the cuDNN-compatible configuration (`tanh`, `sigmoid`, a
+    bias, no recurrent dropout, no `unroll`, and no mask except a right-padded
+    one on TensorFlow), it runs the same fused kernel as the Keras built-in;
+    everywhere else it runs rnnkeras' own loop. `rnnkeras.layers.fused.fused_kernel_blockers`
+    makes that decision and says why a layer cannot use the kernel.
 
     Args:
-        units: Positive integer, size of the hidden and cell states.
-        activation, recurrent_activation, use_bias, unit_forget_bias,
-            initializers, regularizers, constraints, dropout,
-            recurrent_dropout, seed: As in ``LSTMCell``.
-        activity_regularizer: Regularizer of the layer's output.
-        return_sequences, return_state, go_backwards, stateful, unroll: As in
-            ``keras.layers.LSTM``.
-        use_cudnn: ``"auto"`` (fused kernel when possible), ``True`` (require it)
-            or ``False`` (never).
+        units: Positive integer, the size of the hidden state `h`, of the cell
+            state `c` and of the output.
+        activation: Activation of the cell candidate and of `c_t` before the
+            output gate; `None` means linear. Default: `"tanh"`.
+        recurrent_activation: Activation of the input, forget and output gates.
+            Default: `"sigmoid"`.
+        use_bias: Whether to add `bias`. Default: `True`.
+        kernel_initializer: Initializer of `kernel`, the input weights
+            `(features, 4 * units)`. Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer of `recurrent_kernel`, the
+            state-to-gates weights `(units, 4 * units)`. Default: `"orthogonal"`.
+        bias_initializer: Initializer of `bias` `(4 * units,)`. Default: `"zeros"`.
+        unit_forget_bias: Start the forget-gate part of `bias` at one and the rest
+            at `bias_initializer` (Jozefowicz et al., 2015); only with
+            `use_bias=True`. Default: `True`.
+        kernel_regularizer: Regularizer of `kernel`, e.g. `"l2"` or
+            `keras.regularizers.L2(1e-4)`; its penalty is added to `losses` and so
+            to the training loss. Default: `None`.
+        recurrent_regularizer: Regularizer of `recurrent_kernel`. Default: `None`.
+        bias_regularizer: Regularizer of `bias`. Default: `None`.
+        activity_regularizer: Regularizer of the layer's (first) output; Keras
+            divides its penalty by the batch size. Default: `None`.
+        kernel_constraint: Constraint the optimizer applies to `kernel` after
+            each update, e.g. `"non_neg"`. Default: `None`.
+        recurrent_constraint: Constraint applied to `recurrent_kernel`.
+            Default: `None`.
+        bias_constraint: Constraint applied to `bias`. Default: `None`.
+        dropout: Fraction of the input features dropped while training, a float
+            in `[0, 1)`; one mask per sequence, reused at every step.
+            Default: `0.0`.
+        recurrent_dropout: Fraction of the previous hidden state `h_{t-1}`
+            dropped while training, in `[0, 1)`; one mask per sequence (the
+            variational dropout of Gal & Ghahramani, 2016). Any value above zero
+            rules out the fused kernel. Default: `0.0`.
+        seed: Integer seed of the dropout masks. Default: `None`.
+        return_sequences: Return the output of every step,
+            `(batch, timesteps, units)`, instead of the last one,
+            `(batch, units)`. Default: `False`.
+        return_state: Also return the final states `h` and `c` after the output.
+            Default: `False`.
+        go_backwards: Read the sequence from its last step to its first; with
+            `return_sequences` the outputs come in that reversed order.
+            Default: `False`.
+        stateful: Start each batch from the final states of the previous one
+            (sample `i` continues sample `i`); needs a fixed batch size, and
+            `reset_states()` starts over. Default: `False`.
+        unroll: Unroll the loop into the graph instead of a symbolic loop:
+            faster for short sequences, more memory; needs a known number of
+            time steps. Default: `False`.
+        use_cudnn: `"auto"` runs the fused kernel whenever it can, `True`
+            requires it (a call that cannot use it raises), `False` never uses
+            it. Default: `"auto"`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
+            `dtype` policy must be floating-point.
 
     Call arguments:
-        sequences: ``(batch, timesteps, features)``.
-        initial_state: Optional ``[h, c]``.
-        mask: Optional ``(batch, timesteps)`` boolean mask.
+        sequences: `(batch, timesteps, features)`.
+        initial_state: Optional `[h, c]`, each `(batch, units)`.
+        mask: Optional boolean `(batch, timesteps)`; a masked step keeps the
+            states and repeats the previous output.
         training: Whether dropout applies.
+
+    Returns:
+        The output, `(batch, units)` or with `return_sequences`
+        `(batch, timesteps, units)`; with `return_state`, the list
+        `[output, h, c]`.
+
+    Raises:
+        ValueError: At construction, if `units` is not a positive integer,
+            `dropout` or `recurrent_dropout` lies outside `[0, 1)`, the `dtype`
+            policy is not floating-point or `use_cudnn` is not `"auto"`, `True`
+            or `False`. When called, if the input is not of rank 3, has no time
+            step or an unknown feature size, if `initial_state` is not two
+            `(batch, units)` tensors, or if `use_cudnn=True` and the fused kernel
+            cannot run (the message lists the reasons).
 
     Example:
 
     >>> import numpy as np
     >>> output, h, c = LSTM(4, return_state=True)(np.ones((2, 5, 3), "float32"))
-    >>> output.shape, h.shape, c.shape
+    >>> tuple(output.shape), tuple(h.shape), tuple(c.shape)
     ((2, 4), (2, 4), (2, 4))
     """
 

@@ -1,10 +1,10 @@
-"""``RecurrentLayer``: the loop shared by ``SimpleRNN``, ``LSTM`` and ``GRU``.
+"""`RecurrentLayer`: the loop shared by `SimpleRNN`, `LSTM` and `GRU`.
 
-It extends ``keras.layers.RNN`` (which already owns states, ``stateful``,
-``initial_state``, masks and ``return_state``) with:
+It extends `keras.layers.RNN` (which already owns states, `stateful`,
+`initial_state`, masks and `return_state`) with:
 
-- the fused-kernel (cuDNN) dispatch of ``rnnkeras.layers.fused``;
-- a time-step probe, ``state_perturbation``, used by the gradient-flow monitor;
+- the fused-kernel (cuDNN) dispatch of `rnnkeras.layers.fused`;
+- a time-step probe, `state_perturbation`, used by the gradient-flow monitor;
 - errors that name the layer for malformed inputs and initial states.
 """
 
@@ -55,12 +55,12 @@ class RecurrentLayer(keras.layers.RNN):
     """Base of the rnnkeras recurrent layers (not used directly).
 
     Attributes:
-        state_perturbation: ``None``, or a tensor ``(batch, timesteps, units)``
-            added to the hidden state produced at each step (index ``t`` is the
-            state after input ``t``, in input order, also with
-            ``go_backwards``). With zeros the outputs are unchanged and the
+        state_perturbation: `None`, or a tensor `(batch, timesteps, units)`
+            added to the hidden state produced at each step (index `t` is the
+            state after input `t`, in input order, also with
+            `go_backwards`). With zeros the outputs are unchanged and the
             gradient of a loss with respect to it is the total gradient
-            reaching each ``h_t`` through backpropagation through time.
+            reaching each `h_t` through backpropagation through time.
     """
 
     fused_kernel = None
@@ -69,13 +69,13 @@ class RecurrentLayer(keras.layers.RNN):
         """Builds the cell from the subclass's constructor arguments.
 
         Args:
-            cell_class: The cell type (e.g. ``LSTMCell``).
+            cell_class: The cell type (e.g. `LSTMCell`).
             cell_name: Name of the cell inside the layer (as in Keras).
-            arguments: The subclass constructor's ``locals()``: the arguments
-                named in ``LAYER_ARGUMENTS`` configure the layer, the others
+            arguments: The subclass constructor's `locals()`: the arguments
+                named in `LAYER_ARGUMENTS` configure the layer, the others
                 the cell. This keeps each subclass's explicit signature (what
                 users and IDEs read) without repeating it in a cell call.
-            **kwargs: Base layer arguments (``name``, ``dtype``, ``trainable``...).
+            **kwargs: Base layer arguments (`name`, `dtype`, `trainable`...).
         """
         arguments = {
             key: value

@@ -1,4 +1,4 @@
-"""``StackedRNN``: a deep RNN, several recurrent layers applied in sequence."""
+"""`StackedRNN`: a deep RNN, several recurrent layers applied in sequence."""
 
 import keras
 from keras import ops
@@ -29,41 +29,58 @@ def _set_outputs(layer, return_sequences: bool, return_state: bool) -> None:
 class StackedRNN(keras.layers.Layer):
     """A deep RNN: each recurrent layer reads the output sequence of the one below.
 
-    Every layer but the last returns its full sequence; the last one follows
-    this wrapper's ``return_sequences``. With ``residual=True``, layer ``l > 0``
-    adds its input to its output (Wu et al., 2016, "Google's Neural Machine
-    Translation System"), which keeps gradients alive in deep stacks. Where a
-    layer changes the width (e.g. ``Bidirectional(LSTM(64))``, 128 wide, under
-    ``GRU(64)``), its input is first multiplied by a learned ``(in, out)``
-    matrix, ``residual_projection_<l>`` (He et al., 2016, projection
-    shortcuts). The wrapper's dtype policy sets its outputs' dtype; the layers
-    keep their own variables and states. ``dropout`` is applied between
-    layers (not after the last). Masks are passed to every layer. A residual
-    link needs a sequence on both sides, so with ``return_sequences=False`` the
-    top layer has none.
+    Stacking recurrent layers gives each time step a deeper transformation
+    (Graves et al., 2013, "Speech Recognition with Deep Recurrent Neural
+    Networks"). Every layer but the last returns its full sequence; the last one
+    follows this wrapper's `return_sequences`. With `residual=True`, layer
+    `l > 0` adds its input to its output (Wu et al., 2016, "Google's Neural
+    Machine Translation System"), which keeps gradients alive in deep stacks.
+    Where a layer changes the width (e.g. `Bidirectional(LSTM(64))`, 128 wide,
+    under `GRU(64)`), its input is first multiplied by a learned `(in, out)`
+    matrix, `residual_projection_<l>` (He et al., 2016, projection shortcuts).
+    A residual link needs a sequence on both sides, so with
+    `return_sequences=False` the top layer has none. The wrapper's dtype policy
+    sets its outputs' dtype; the layers keep their own variables and states.
 
     Args:
-        layers: List of recurrent layers (``SimpleRNN``, ``LSTM``, ``GRU``,
-            ``Bidirectional``...), bottom first. Their ``return_sequences`` and
-            ``return_state`` are set by this wrapper.
+        layers: Non-empty list of recurrent layer instances (`SimpleRNN`,
+            `LSTM`, `GRU`, `Bidirectional`, or Keras ones), bottom first. The
+            wrapper sets their `return_sequences` and `return_state`.
         residual: Add residual connections from layer 1 upwards.
-        dropout: Dropout rate between layers, in ``[0, 1)``.
-        return_sequences: Return the top layer's full sequence.
+            Default: `False`.
+        dropout: Dropout rate applied between layers (not after the last), a
+            float in `[0, 1)`. Default: `0.0`.
+        return_sequences: Return the top layer's full sequence,
+            `(batch, timesteps, units)`, instead of its last output.
+            Default: `False`.
         return_state: Also return every layer's final states, bottom first.
+            Default: `False`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
+            `dtype` policy must be floating-point.
 
     Call arguments:
-        sequences: ``(batch, timesteps, features)``.
+        sequences: `(batch, timesteps, features)`.
         initial_state: Optional flat list with the initial states of every
             layer, bottom first.
-        mask: Optional ``(batch, timesteps)`` boolean mask.
+        mask: Optional boolean `(batch, timesteps)`, passed to every layer.
         training: Whether dropout applies.
+
+    Returns:
+        The top layer's output, followed, with `return_state`, by every layer's
+        final states, bottom first.
+
+    Raises:
+        ValueError: At construction, if `layers` is empty or holds a layer
+            without `return_sequences`, `dropout` lies outside `[0, 1)` or the
+            `dtype` policy is not floating-point. When called, if the input has
+            no time step or `initial_state` holds the wrong number of states.
 
     Example:
 
     >>> import numpy as np
     >>> from rnnkeras.layers import GRU, LSTM
     >>> deep = StackedRNN([LSTM(8), GRU(8), GRU(8)], residual=True, dropout=0.1)
-    >>> deep(np.ones((2, 5, 3), "float32")).shape
+    >>> tuple(deep(np.ones((2, 5, 3), "float32")).shape)
     (2, 8)
     """
 
