@@ -11,12 +11,13 @@ for another backend).
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import keras
 import pytest
-from keras_substitution import EXCEPTIONS
+
+from tests.conformance.junit_report import outcomes
+from tests.conformance.keras_substitution import EXCEPTIONS
 
 KERAS_MODULES = [
     f"keras.src.layers.rnn.{name}_test"
@@ -48,22 +49,6 @@ def run_keras_suite(backend: str, report: Path) -> subprocess.CompletedProcess:
         *KERAS_MODULES,
     ]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
-
-
-def outcomes(report: Path) -> dict[str, list[str]]:
-    """Test names by outcome (`passed`, `failed`, `skipped`, `xfailed`) from a JUnit report."""
-    result = {"passed": [], "failed": [], "skipped": [], "xfailed": []}
-    for case in ElementTree.parse(report).iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
-        skipped = case.find("skipped")
-        if case.find("failure") is not None or case.find("error") is not None:
-            result["failed"].append(name)
-        elif skipped is not None:
-            kind = "xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"
-            result[kind].append(name)
-        else:
-            result["passed"].append(name)
-    return result
 
 
 @pytest.mark.slow

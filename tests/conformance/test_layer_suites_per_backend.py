@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_keras_rnn_suite import outcomes
+
+from tests.conformance.junit_report import outcomes
 
 LAYER_TESTS = Path(__file__).parents[1] / "layers"
 # Modules that use TensorFlow directly (`tf.function`, `tf.GradientTape`, the

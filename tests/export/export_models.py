@@ -9,7 +9,7 @@ TIMESTEPS, FEATURES, CLASSES = 8, 3, 2
 
 
 def padded_inputs(count: int = 12, seed: int = 0) -> np.ndarray:
-    """Normal inputs ``(count, TIMESTEPS, FEATURES)``, right-padded with zeros to lengths 1..TIMESTEPS.
+    """Normal inputs `(count, TIMESTEPS, FEATURES)`, right-padded with zeros to lengths 1..TIMESTEPS.
 
     The lengths cycle through every value, so every test sees a full row, a
     one-step row and everything between.
@@ -22,14 +22,14 @@ def padded_inputs(count: int = 12, seed: int = 0) -> np.ndarray:
 
 
 def recurrent(kind: str, units: int = 5, **kwargs) -> keras.layers.Layer:
-    """One of ours by name: ``simple``, ``lstm``, ``gru``."""
+    """One of ours by name: `simple`, `lstm`, `gru`."""
     return {"simple": rl.SimpleRNN, "lstm": rl.LSTM, "gru": rl.GRU}[kind](units, **kwargs)
 
 
 def classifier(
     core: keras.layers.Layer, masked: bool = False, open_time: bool = True
 ) -> keras.Model:
-    """``Input -> [Masking] -> core -> Dense(softmax)``, with random (seeded) weights."""
+    """`Input -> [Masking] -> core -> Dense(softmax)`, with random (seeded) weights."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((None if open_time else TIMESTEPS, FEATURES), name="frames")
     hidden = keras.layers.Masking(0.0)(inputs) if masked else inputs

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from export_models import classifier, padded_inputs, recurrent
 
 from rnnkeras.export.cli import add_command, output_folder
+from tests.export.export_models import classifier, padded_inputs, recurrent
 
 
 def _parse(argv):

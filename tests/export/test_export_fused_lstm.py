@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from export_models import padded_inputs
 
 from rnnkeras import layers as rl
 from rnnkeras.export.fused_lstm import fused_lstm_call, fusion_blockers, lstm_interface_function
+from tests.export.export_models import padded_inputs
 
 
 def _built(layer, x):

@@ -11,13 +11,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs
 
 from rnnkeras import layers as rl
 from rnnkeras.export import TFLiteModel, export_tflite, fused_lstm, tflite, write_export_report
 from rnnkeras.export.flatbuffer import state_carried_between_invokes
 from rnnkeras.export.fused_lstm import lstm_interface_function
 from rnnkeras.export.runtime import interpreter_class
+from tests.export.export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs
 
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 

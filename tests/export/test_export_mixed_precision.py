@@ -4,12 +4,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from export_models import CLASSES, FEATURES, TIMESTEPS, padded_inputs
 
 from rnnkeras import layers as rl
 from rnnkeras.export import TFLiteModel, export_saved_model, export_tflite, write_export_report
 from rnnkeras.export.precision import float32_model
 from rnnkeras.export.saved_model import SIGNATURE
+from tests.export.export_models import CLASSES, FEATURES, TIMESTEPS, padded_inputs
 
 
 @pytest.fixture

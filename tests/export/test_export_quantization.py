@@ -3,12 +3,19 @@
 import keras
 import numpy as np
 import pytest
-from export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs, recurrent
 
 from rnnkeras.export import TFLiteModel, export_tflite
 from rnnkeras.export.parity import FLOAT_MAX_ABS_DIFF, METRIC_TOLERANCE, compare
 from rnnkeras.export.quantization import representative_samples
 from rnnkeras.export.support import input_specs
+from tests.export.export_models import (
+    FEATURES,
+    TIMESTEPS,
+    classifier,
+    cores,
+    padded_inputs,
+    recurrent,
+)
 
 
 def _task(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,11 +5,18 @@ import json
 import numpy as np
 import pytest
 import torch
-from export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs, recurrent
 
 from rnnkeras.export import export_saved_model, export_tflite, write_export_report
 from rnnkeras.export.parity import compare, infer_task
 from rnnkeras.export.torch_reference import build_twin
+from tests.export.export_models import (
+    FEATURES,
+    TIMESTEPS,
+    classifier,
+    cores,
+    padded_inputs,
+    recurrent,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from export_models import FEATURES, classifier, cores, padded_inputs
 
 from rnnkeras.export import export_saved_model
+from tests.export.export_models import FEATURES, classifier, cores, padded_inputs
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@
 
 import keras
 import pytest
-from export_models import FEATURES, TIMESTEPS, classifier, recurrent
 
 from rnnkeras import layers as rl
 from rnnkeras.export.support import check_exportable, input_specs, recurrent_layers
+from tests.export.export_models import FEATURES, TIMESTEPS, classifier, recurrent
 
 
 def test_unsupported_layer_is_named_with_the_alternatives():

@@ -5,10 +5,17 @@ import sys
 import keras
 import numpy as np
 import pytest
-from export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs, recurrent
 
 from rnnkeras import layers as rl
 from rnnkeras.export import TFLiteModel, export_tflite
+from tests.export.export_models import (
+    FEATURES,
+    TIMESTEPS,
+    classifier,
+    cores,
+    padded_inputs,
+    recurrent,
+)
 
 FLOAT_TOLERANCE = 1e-5
 

@@ -1,0 +1,38 @@
+"""Test helpers are imported by their package path, never as bare modules or from a `conftest`.
+
+A bare `from harness import ...` works only while pytest's import mode puts the
+test's own folder on `sys.path`, and importing from a `conftest` loads that file
+a second time under another name. `tests` is a package: helpers import as
+`from tests.layers.harness import ...`, whatever the working directory.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+# tests/pipeline and tests/tracking still import `classification_params` from
+# tests/pipeline/conftest.py; they join this list once it moves to a helper module.
+FOLDERS = ["callbacks", "conformance", "docs", "export", "layers"]
+MODULES = sorted(path for folder in FOLDERS for path in (TESTS / folder).glob("*.py"))
+
+
+def imported_modules(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield "." * node.level + (node.module or "")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(TESTS)))
+def test_helpers_are_imported_by_package_path(path):
+    siblings = {sibling.stem for sibling in path.parent.glob("*.py")}
+    for module in imported_modules(path):
+        assert not module.startswith("."), f"{path.name}: relative import `{module}`"
+        assert module.split(".")[0] not in siblings, (
+            f"{path.name} imports `{module}` as a bare module; "
+            f"use `tests.{path.parent.name}.{module}`"
+        )
+        assert "conftest" not in module.split("."), f"{path.name} imports from `{module}`"
