@@ -28,7 +28,15 @@ from rnnkeras.layers.keras_internals import DropoutRNNCell
 
 
 def check_units(units, owner: str) -> int:
-    """Returns `units` if it is a positive integer, else raises a ValueError."""
+    """Returns `units` if it is a positive integer.
+
+    Args:
+        units: The value the user passed as `units`.
+        owner: How the error names the layer or cell, e.g. `"LSTM layer 'lstm'"`.
+
+    Raises:
+        ValueError: If `units` is not a positive `int` (`True` is refused too).
+    """
     if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
         raise ValueError(
             f"{owner} expects `units` to be a positive integer. Received: units={units!r}"
@@ -37,18 +45,35 @@ def check_units(units, owner: str) -> int:
 
 
 def check_rate(rate, name: str, owner: str) -> float:
-    """Returns a dropout rate if it lies in [0, 1), else raises a ValueError."""
+    """Returns a dropout rate as a float if it lies in `[0, 1)`.
+
+    Args:
+        rate: The value the user passed.
+        name: The argument's name as the user wrote it (`dropout`, `recurrent_dropout`).
+        owner: How the error names the layer or cell.
+
+    Raises:
+        ValueError: If `rate` is not a number in `[0, 1)`.
+    """
     if not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
         raise ValueError(f"{owner} expects `{name}` in [0, 1). Received: {name}={rate!r}")
     return float(rate)
 
 
 def check_float_dtype(dtype, owner: str):
-    """Returns `dtype` if its policy computes and stores floats, else raises a ValueError.
+    """Returns `dtype` if its policy computes and stores floats.
 
     A recurrent layer multiplies by weights and applies `tanh`/`sigmoid`: an
     integer, boolean, complex or string policy could only fail later, inside the
     backend, with an error that names neither the layer nor the argument.
+
+    Args:
+        dtype: The `dtype` the user passed (a name, a policy or `None` for the
+            global policy).
+        owner: How the error names the layer or cell.
+
+    Raises:
+        ValueError: If the policy's compute or variable dtype is not floating-point.
     """
     policy = dtype_policies.get(dtype)
     if not all(
