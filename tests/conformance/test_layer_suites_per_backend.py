@@ -3,8 +3,9 @@
 These modules compare our layers with the Keras built-ins of the same backend, with
 the same weights, across the option matrix (masks, `go_backwards`, `return_state`,
 `initial_state`, `stateful`, `unroll`, dropout, fit, serialization), check the
-fused-kernel decision with a simulated GPU and the dtype policies. Each backend
-runs in its own process because `KERAS_BACKEND` is read once, at import.
+fused-kernel decision with a simulated GPU and the dtype policies, and (PyTorch)
+run the docstring examples. Each backend runs in its own process because
+`KERAS_BACKEND` is read once, at import.
 """
 
 import os
@@ -22,6 +23,7 @@ LAYER_TESTS = Path(__file__).parents[1] / "layers"
 BACKEND_AGNOSTIC = [
     "test_bidirectional.py",
     "test_cells_in_keras_rnn.py",
+    "test_docstrings.py",
     "test_dtype_policies.py",
     "test_fused_dispatch.py",
     "test_keras_parity.py",

@@ -10,12 +10,9 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
-from tests.layers.harness import (
-    as_list,
-    inputs,
-)
+from tests.layers import harness
 
-X = inputs(np.random.default_rng(11), batch=2, timesteps=5)
+X = harness.inputs(np.random.default_rng(11), batch=2, timesteps=5)
 POLICIES = ["float16", "bfloat16", "mixed_float16", "mixed_bfloat16"]
 HALF_ATOL = 3e-2
 
@@ -29,7 +26,7 @@ def variable_dtypes(layer):
 
 
 def assert_same_results(ours, builtin):
-    ours, builtin = as_list(ours), as_list(builtin)
+    ours, builtin = harness.as_list(ours), harness.as_list(builtin)
     assert [o.dtype for o in ours] == [b.dtype for b in builtin]
     for got, expected in zip(ours, builtin, strict=True):
         np.testing.assert_allclose(

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from rnnkeras import layers as rl
-from tests.layers.harness import randomize
+from tests.layers import harness
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
@@ -20,7 +20,7 @@ def test_free_time_axis_with_fixed_batch_matches_keras(name, return_sequences, r
     builtin = getattr(keras.layers, name)(4, return_sequences=return_sequences)
     ours.build((3, None, 3))
     builtin.build((3, None, 3))
-    randomize(builtin, rng)
+    harness.randomize(builtin, rng)
     ours.set_weights(builtin.get_weights())
     signature = [tf.TensorSpec((3, None, 3), tf.float32)]
     traced = tf.function(lambda x: ours(x), input_signature=signature)

@@ -15,12 +15,7 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
-from tests.layers.harness import (
-    FEATURES,
-    TIMESTEPS,
-    as_list,
-    randomize,
-)
+from tests.layers import harness
 
 HEAVY_PACKAGES = ["mlflow", "great_expectations", "dvc", "torch", "ai_edge_litert"]
 
@@ -48,7 +43,7 @@ print("RESULT" + json.dumps(result))
 
 
 def sequence_model(layer, masking=False):
-    sequences = keras.Input((None, FEATURES))
+    sequences = keras.Input((None, harness.FEATURES))
     hidden = keras.layers.Masking(0.0)(sequences) if masking else sequences
     return keras.Model(sequences, layer(hidden))
 
@@ -56,7 +51,7 @@ def sequence_model(layer, masking=False):
 def build_models():
     """name -> model; each uses a different class and non-default options."""
     tokens = keras.Input((None,), dtype="int32")
-    embedded = keras.layers.Embedding(9, FEATURES, mask_zero=True)(tokens)
+    embedded = keras.layers.Embedding(9, harness.FEATURES, mask_zero=True)(tokens)
     return {
         "simple_rnn": sequence_model(
             rl.SimpleRNN(4, activation="relu", return_sequences=True, go_backwards=True)
@@ -105,10 +100,10 @@ EXPECTED_MODULE = {
 
 def model_input(name, rng):
     if name == "gru_reset_before_embedding":
-        ids = rng.integers(1, 9, size=(3, TIMESTEPS))
+        ids = rng.integers(1, 9, size=(3, harness.TIMESTEPS))
         ids[1, 4:] = 0
         return ids.astype("int32")
-    x = rng.normal(size=(3, TIMESTEPS, FEATURES)).astype("float32")
+    x = rng.normal(size=(3, harness.TIMESTEPS, harness.FEATURES)).astype("float32")
     x[2, 3:] = 0.0
     return x
 
@@ -120,9 +115,9 @@ def fresh_process(tmp_path_factory):
     folder = tmp_path_factory.mktemp("keras_files")
     inputs, paths, expected = {}, {}, {}
     for name, model in build_models().items():
-        randomize(model, rng, scale=0.4)
+        harness.randomize(model, rng, scale=0.4)
         inputs[name] = model_input(name, rng)
-        expected[name] = as_list(model(inputs[name], training=False))
+        expected[name] = harness.as_list(model(inputs[name], training=False))
         paths[name] = str(folder / f"{name}.keras")
         model.save(paths[name])
     np.savez(folder / "inputs.npz", **inputs)
@@ -183,8 +178,8 @@ np.save(sys.argv[3], keras.ops.convert_to_numpy(model(np.load(sys.argv[2]))))
 
 def test_rnnkeras_load_model_loads_where_plain_keras_cannot(tmp_path, rng):
     model = sequence_model(rl.StackedRNN([rl.Bidirectional(rl.LSTM(4)), rl.GRU(4)], residual=True))
-    randomize(model, rng)
-    x = rng.normal(size=(2, TIMESTEPS, FEATURES)).astype("float32")
+    harness.randomize(model, rng)
+    x = rng.normal(size=(2, harness.TIMESTEPS, harness.FEATURES)).astype("float32")
     model.save(tmp_path / "model.keras")
     np.save(tmp_path / "x.npy", x)
     completed = subprocess.run(
@@ -202,4 +197,6 @@ def test_rnnkeras_load_model_loads_where_plain_keras_cannot(tmp_path, rng):
     assert completed.returncode == 0, completed.stderr[-3000:]
     # Without `import rnnkeras` Keras cannot find the classes: the reason for the one-liner.
     assert "PLAIN_LOAD_FAILS" in completed.stdout
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), as_list(model(x))[0], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "y.npy"), harness.as_list(model(x))[0], rtol=0, atol=1e-6
+    )

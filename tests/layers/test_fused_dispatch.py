@@ -12,14 +12,9 @@ import pytest
 
 from rnnkeras import layers as rl
 from rnnkeras.layers import fused, recurrent
-from tests.layers.harness import (
-    assert_outputs_close,
-    inputs,
-    padding_mask,
-    randomize,
-)
+from tests.layers import harness
 
-X = inputs(np.random.default_rng(3), batch=2, timesteps=5)
+X = harness.inputs(np.random.default_rng(3), batch=2, timesteps=5)
 
 
 @pytest.fixture
@@ -100,13 +95,13 @@ def test_a_mask_blocks_the_fused_kernel_where_the_backend_kernel_takes_none(name
 def test_with_simulated_gpu_layer_matches_the_builtin(name, masked, with_gpu, rng):
     # The backend's own kernel then either refuses (no real GPU) and we loop,
     # or runs its CPU fallback (Keras' JAX GRU, PyTorch LSTM/GRU): same outputs.
-    mask = padding_mask([5, 3], timesteps=5) if masked else None
+    mask = harness.padding_mask([5, 3], timesteps=5) if masked else None
     ours = getattr(rl, name)(4, return_sequences=True, return_state=True)
     builtin = getattr(keras.layers, name)(4, return_sequences=True, return_state=True)
     ours(X), builtin(X)
-    randomize(builtin, rng)
+    harness.randomize(builtin, rng)
     ours.set_weights(builtin.get_weights())
-    assert_outputs_close(ours(X, mask=mask), builtin(X, mask=mask))
+    harness.assert_outputs_close(ours(X, mask=mask), builtin(X, mask=mask))
 
 
 class FusedSpy:
@@ -140,18 +135,18 @@ def test_layer_follows_the_decision_and_falls_back_to_the_loop(
     builtin = keras.layers.LSTM(4, return_sequences=True, return_state=True, **kwargs)
     ours(X), builtin(X)
     assert (spy.calls > 0) == tries_fused
-    randomize(builtin, rng)
+    harness.randomize(builtin, rng)
     ours.set_weights(builtin.get_weights())
-    assert_outputs_close(ours(X), builtin(X))
+    harness.assert_outputs_close(ours(X), builtin(X))
 
 
 def test_real_backend_refuses_on_cpu_and_layer_falls_back(with_gpu, rng):
     ours = rl.GRU(4, return_sequences=True)
     builtin = keras.layers.GRU(4, return_sequences=True)
     ours(X), builtin(X)
-    randomize(builtin, rng)
+    harness.randomize(builtin, rng)
     ours.set_weights(builtin.get_weights())
-    assert_outputs_close(ours(X), builtin(X))
+    harness.assert_outputs_close(ours(X), builtin(X))
 
 
 def test_use_cudnn_true_without_fused_path_raises_naming_the_layer():

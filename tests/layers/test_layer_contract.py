@@ -12,23 +12,12 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
-from tests.layers.harness import (
-    BATCH,
-    FEATURES,
-    TIMESTEPS,
-    UNITS,
-    as_list,
-    assert_outputs_close,
-    inputs,
-    randomize,
-    run_layer_contract,
-    to_numpy,
-)
+from tests.layers import harness
 
 
 def make(kind):
     """Layer factories by id: (layer, expected trainable weight shapes)."""
-    u, f = UNITS, FEATURES
+    u, f = harness.UNITS, harness.FEATURES
     return {
         "SimpleRNN": (rl.SimpleRNN(u), [(f, u), (u, u), (u,)]),
         "SimpleRNN-no_bias": (rl.SimpleRNN(u, use_bias=False), [(f, u), (u, u)]),
@@ -55,61 +44,61 @@ KINDS = [
     "Bidirectional",
     "StackedRNN",
 ]
-OUTPUT_WIDTH = {"Bidirectional": 2 * UNITS}
+OUTPUT_WIDTH = {"Bidirectional": 2 * harness.UNITS}
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_build_call_shapes_and_weights(kind, rng):
     layer, weight_shapes = make(kind)
-    run_layer_contract(
+    harness.run_layer_contract(
         layer,
-        inputs(rng),
-        output_width=OUTPUT_WIDTH.get(kind, UNITS),
+        harness.inputs(rng),
+        output_width=OUTPUT_WIDTH.get(kind, harness.UNITS),
         weight_shapes=weight_shapes,
     )
 
 
 STATE_SHAPES = {
-    "SimpleRNN": [(BATCH, UNITS)],
-    "LSTM": [(BATCH, UNITS)] * 2,
-    "GRU": [(BATCH, UNITS)],
+    "SimpleRNN": [(harness.BATCH, harness.UNITS)],
+    "LSTM": [(harness.BATCH, harness.UNITS)] * 2,
+    "GRU": [(harness.BATCH, harness.UNITS)],
 }
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
 def test_sequence_and_state_shapes(name, rng):
-    layer = getattr(rl, name)(UNITS, return_sequences=True, return_state=True)
-    symbolic = layer(keras.Input((None, FEATURES)))
-    assert [tuple(s.shape) for s in symbolic] == [(None, None, UNITS)] + [(None, UNITS)] * len(
-        STATE_SHAPES[name]
-    )
-    eager = as_list(layer(inputs(rng)))
-    expected = [(BATCH, TIMESTEPS, UNITS), *STATE_SHAPES[name]]
+    layer = getattr(rl, name)(harness.UNITS, return_sequences=True, return_state=True)
+    symbolic = layer(keras.Input((None, harness.FEATURES)))
+    assert [tuple(s.shape) for s in symbolic] == [(None, None, harness.UNITS)] + [
+        (None, harness.UNITS)
+    ] * len(STATE_SHAPES[name])
+    eager = harness.as_list(layer(harness.inputs(rng)))
+    expected = [(harness.BATCH, harness.TIMESTEPS, harness.UNITS), *STATE_SHAPES[name]]
     assert [o.shape for o in eager] == expected
-    computed = layer.compute_output_shape((BATCH, TIMESTEPS, FEATURES))
+    computed = layer.compute_output_shape((harness.BATCH, harness.TIMESTEPS, harness.FEATURES))
     assert [tuple(s) for s in computed] == expected
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", None])
 def test_bidirectional_symbolic_shapes(merge_mode):
     layer = rl.Bidirectional(
-        rl.GRU(UNITS, return_sequences=True, return_state=True), merge_mode=merge_mode
+        rl.GRU(harness.UNITS, return_sequences=True, return_state=True), merge_mode=merge_mode
     )
-    result = layer(keras.Input((TIMESTEPS, FEATURES)))
-    width = 2 * UNITS if merge_mode == "concat" else UNITS
-    outputs = [(None, TIMESTEPS, width)] * (2 if merge_mode is None else 1)
-    assert [tuple(r.shape) for r in result] == outputs + [(None, UNITS)] * 2
+    result = layer(keras.Input((harness.TIMESTEPS, harness.FEATURES)))
+    width = 2 * harness.UNITS if merge_mode == "concat" else harness.UNITS
+    outputs = [(None, harness.TIMESTEPS, width)] * (2 if merge_mode is None else 1)
+    assert [tuple(r.shape) for r in result] == outputs + [(None, harness.UNITS)] * 2
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
 def test_cell_contract(name, rng):
-    cell = getattr(rl, name + "Cell")(UNITS)
+    cell = getattr(rl, name + "Cell")(harness.UNITS)
     state_count = 2 if name == "LSTM" else 1
-    x = rng.normal(size=(BATCH, FEATURES)).astype("float32")
-    states = cell.get_initial_state(BATCH)
+    x = rng.normal(size=(harness.BATCH, harness.FEATURES)).astype("float32")
+    states = cell.get_initial_state(harness.BATCH)
     output, new_states = cell(x, states)
-    assert tuple(output.shape) == (BATCH, UNITS)
-    assert len(as_list(new_states)) == state_count
+    assert tuple(output.shape) == (harness.BATCH, harness.UNITS)
+    assert len(harness.as_list(new_states)) == state_count
     assert len(cell.trainable_weights) == 3
     restored = type(cell).from_config(cell.get_config())
     assert restored.get_config() == cell.get_config()
@@ -151,9 +140,9 @@ def non_default_kwargs(name):
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
 def test_config_round_trip_keeps_every_argument(name, rng):
     kwargs = non_default_kwargs(name)
-    layer = getattr(rl, name)(UNITS, name="custom", **kwargs)
+    layer = getattr(rl, name)(harness.UNITS, name="custom", **kwargs)
     config = layer.get_config()
-    builtin_config = getattr(keras.layers, name)(UNITS, **kwargs).get_config()
+    builtin_config = getattr(keras.layers, name)(harness.UNITS, **kwargs).get_config()
     # Keras' own SimpleRNN drops activity_regularizer and seed from its config,
     # so those are checked against what was passed.
     for key in set(kwargs) - {"activity_regularizer", "seed"}:
@@ -163,11 +152,11 @@ def test_config_round_trip_keeps_every_argument(name, rng):
     assert config["activity_regularizer"] == expected_activity
     restored = type(layer).from_config(config)
     assert restored.get_config() == config
-    x = inputs(rng)
+    x = harness.inputs(rng)
     layer(x), restored(x)
-    randomize(layer, rng, scale=0.3)
+    harness.randomize(layer, rng, scale=0.3)
     restored.set_weights(layer.get_weights())
-    assert_outputs_close(restored(x), layer(x))
+    harness.assert_outputs_close(restored(x), layer(x))
     assert set(builtin_config) <= set(config), set(builtin_config) - set(config)
 
 
@@ -175,41 +164,44 @@ def test_config_round_trip_keeps_every_argument(name, rng):
 def test_builtin_config_loads_into_our_layer(name, rng):
     """A drop-in: the config of a Keras built-in builds our layer with the same behaviour."""
     kwargs = non_default_kwargs(name)
-    builtin = getattr(keras.layers, name)(UNITS, **kwargs)
+    builtin = getattr(keras.layers, name)(harness.UNITS, **kwargs)
     ours = getattr(rl, name).from_config(builtin.get_config())
     assert isinstance(ours, getattr(rl, name))
-    x = inputs(rng)
+    x = harness.inputs(rng)
     builtin(x), ours(x)
-    randomize(builtin, rng, scale=0.3)
+    harness.randomize(builtin, rng, scale=0.3)
     ours.set_weights(builtin.get_weights())
-    assert_outputs_close(ours(x), builtin(x))
+    harness.assert_outputs_close(ours(x), builtin(x))
 
 
 def test_wrapper_config_round_trips(rng):
     bidirectional = rl.Bidirectional(
-        rl.LSTM(UNITS, return_sequences=True),
+        rl.LSTM(harness.UNITS, return_sequences=True),
         merge_mode="mul",
-        backward_layer=rl.GRU(UNITS, go_backwards=True, return_sequences=True),
+        backward_layer=rl.GRU(harness.UNITS, go_backwards=True, return_sequences=True),
     )
-    x = inputs(rng)
+    x = harness.inputs(rng)
     bidirectional(x)
-    randomize(bidirectional, rng)
+    harness.randomize(bidirectional, rng)
     config = bidirectional.get_config()
     restored = rl.Bidirectional.from_config(config)
     assert isinstance(restored.backward_layer, rl.GRU) and restored.merge_mode == "mul"
     restored(x)
     assert restored.get_config() == config
     restored.set_weights(bidirectional.get_weights())
-    assert_outputs_close(restored(x), bidirectional(x))
+    harness.assert_outputs_close(restored(x), bidirectional(x))
 
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
 def test_weight_regularizer_losses_match_builtin(name, rng):
     kwargs = {"kernel_regularizer": "l2", "recurrent_regularizer": "l1", "bias_regularizer": "l2"}
-    ours, builtin = getattr(rl, name)(UNITS, **kwargs), getattr(keras.layers, name)(UNITS, **kwargs)
-    x = inputs(rng)
+    ours, builtin = (
+        getattr(rl, name)(harness.UNITS, **kwargs),
+        getattr(keras.layers, name)(harness.UNITS, **kwargs),
+    )
+    x = harness.inputs(rng)
     ours(x), builtin(x)
-    randomize(builtin, rng)
+    harness.randomize(builtin, rng)
     ours.set_weights(builtin.get_weights())
     assert len(ours.losses) == len(builtin.losses) == 3
     np.testing.assert_allclose(
@@ -223,17 +215,17 @@ def test_activity_regularizer_penalizes_the_output(name, rng):
 
     Not against Keras' own SimpleRNN, which accepts this argument and drops it.
     """
-    layer = getattr(rl, name)(UNITS, activity_regularizer=keras.regularizers.L1(0.05))
-    output = to_numpy(layer(inputs(rng)))
+    layer = getattr(rl, name)(harness.UNITS, activity_regularizer=keras.regularizers.L1(0.05))
+    output = harness.to_numpy(layer(harness.inputs(rng)))
     assert len(layer.losses) == 1
-    expected = 0.05 * np.abs(output).sum() / BATCH
+    expected = 0.05 * np.abs(output).sum() / harness.BATCH
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-5)
 
 
 def test_constraints_are_applied_by_the_optimizer(rng):
-    layer = rl.GRU(UNITS, kernel_constraint="non_neg", recurrent_constraint="non_neg")
-    layer.build((None, TIMESTEPS, FEATURES))
-    randomize(layer, rng)
+    layer = rl.GRU(harness.UNITS, kernel_constraint="non_neg", recurrent_constraint="non_neg")
+    layer.build((None, harness.TIMESTEPS, harness.FEATURES))
+    harness.randomize(layer, rng)
     optimizer = keras.optimizers.SGD(0.1)
     weights = layer.trainable_variables
     optimizer.apply([keras.ops.ones(w.shape) for w in weights], weights)
@@ -258,10 +250,10 @@ def fit_model(kind):
 )
 def test_fit_lowers_the_loss(kind):
     data = np.random.default_rng(0)
-    x = data.normal(size=(64, TIMESTEPS, FEATURES)).astype("float32")
+    x = data.normal(size=(64, harness.TIMESTEPS, harness.FEATURES)).astype("float32")
     y = np.tanh(x[:, :, 0].sum(axis=1, keepdims=True) - x[:, -1, 1:2])
     model = keras.Sequential(
-        [keras.Input((TIMESTEPS, FEATURES)), fit_model(kind), keras.layers.Dense(1)]
+        [keras.Input((harness.TIMESTEPS, harness.FEATURES)), fit_model(kind), keras.layers.Dense(1)]
     )
     model.compile(keras.optimizers.Adam(0.02), "mse")
     before = model.evaluate(x, y, verbose=0, batch_size=64)
@@ -273,17 +265,17 @@ def test_fit_lowers_the_loss(kind):
 
 def test_graph_mode_predict_matches_eager_call_with_masks(rng):
     """`predict` traces the layers into a graph with unknown batch and time sizes."""
-    sequences = keras.Input((None, FEATURES))
+    sequences = keras.Input((None, harness.FEATURES))
     hidden = keras.layers.Masking(0.0)(sequences)
-    hidden = rl.Bidirectional(rl.LSTM(UNITS, return_sequences=True))(hidden)
-    hidden = rl.StackedRNN([rl.GRU(UNITS, reset_after=False), rl.SimpleRNN(UNITS)], residual=True)(
-        hidden
-    )
+    hidden = rl.Bidirectional(rl.LSTM(harness.UNITS, return_sequences=True))(hidden)
+    hidden = rl.StackedRNN(
+        [rl.GRU(harness.UNITS, reset_after=False), rl.SimpleRNN(harness.UNITS)], residual=True
+    )(hidden)
     model = keras.Model(sequences, keras.layers.Dense(1)(hidden))
-    randomize(model, rng, scale=0.4)
-    x = inputs(rng, batch=8)
+    harness.randomize(model, rng, scale=0.4)
+    x = harness.inputs(rng, batch=8)
     x[3, 2:] = 0.0
     x[5, 4:] = 0.0
     np.testing.assert_allclose(
-        model.predict(x, batch_size=4, verbose=0), to_numpy(model(x)), rtol=0, atol=1e-5
+        model.predict(x, batch_size=4, verbose=0), harness.to_numpy(model(x)), rtol=0, atol=1e-5
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rnnkeras import layers as rl
-from tests.layers.harness import FEATURES, UNITS, inputs, run_layer_contract
+from tests.layers import harness
 
 HERE = Path(__file__).parent
 HARNESS_NAMES = {
@@ -52,12 +52,33 @@ def test_module_uses_the_harness_instead_of_its_own_copy(path):
 
 def test_run_layer_contract_fails_on_a_wrong_contract(rng):
     """The harness can fail: GRU-sized weights for an LSTM, a wrong output width."""
-    lstm_weights = [(FEATURES, 4 * UNITS), (UNITS, 4 * UNITS), (4 * UNITS,)]
-    run_layer_contract(rl.LSTM(UNITS), inputs(rng), output_width=UNITS, weight_shapes=lstm_weights)
-    gru_sized = [(FEATURES, 3 * UNITS), (UNITS, 3 * UNITS), (3 * UNITS,)]
+    lstm_weights = [
+        (harness.FEATURES, 4 * harness.UNITS),
+        (harness.UNITS, 4 * harness.UNITS),
+        (4 * harness.UNITS,),
+    ]
+    harness.run_layer_contract(
+        rl.LSTM(harness.UNITS),
+        harness.inputs(rng),
+        output_width=harness.UNITS,
+        weight_shapes=lstm_weights,
+    )
+    gru_sized = [
+        (harness.FEATURES, 3 * harness.UNITS),
+        (harness.UNITS, 3 * harness.UNITS),
+        (3 * harness.UNITS,),
+    ]
     with pytest.raises(AssertionError):
-        run_layer_contract(rl.LSTM(UNITS), inputs(rng), output_width=UNITS, weight_shapes=gru_sized)
+        harness.run_layer_contract(
+            rl.LSTM(harness.UNITS),
+            harness.inputs(rng),
+            output_width=harness.UNITS,
+            weight_shapes=gru_sized,
+        )
     with pytest.raises(AssertionError):
-        run_layer_contract(
-            rl.LSTM(UNITS), inputs(rng), output_width=UNITS + 1, weight_shapes=lstm_weights
+        harness.run_layer_contract(
+            rl.LSTM(harness.UNITS),
+            harness.inputs(rng),
+            output_width=harness.UNITS + 1,
+            weight_shapes=lstm_weights,
         )

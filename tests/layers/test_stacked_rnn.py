@@ -5,28 +5,23 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
-from tests.layers.harness import (
-    BATCH,
-    FEATURES,
-    TIMESTEPS,
-    UNITS,
-    as_list,
-    assert_outputs_close,
-    inputs,
-    padding_mask,
-    randomize,
-    to_numpy,
-)
+from tests.layers import harness
 
-MASK = padding_mask()
+MASK = harness.padding_mask()
 
 
 def ours_and_builtins():
-    ours = [rl.LSTM(UNITS), rl.GRU(UNITS, reset_after=False), rl.SimpleRNN(UNITS)]
+    ours = [
+        rl.LSTM(harness.UNITS),
+        rl.GRU(harness.UNITS, reset_after=False),
+        rl.SimpleRNN(harness.UNITS),
+    ]
     builtins = [
-        keras.layers.LSTM(UNITS, return_sequences=True, return_state=True),
-        keras.layers.GRU(UNITS, reset_after=False, return_sequences=True, return_state=True),
-        keras.layers.SimpleRNN(UNITS, return_sequences=True, return_state=True),
+        keras.layers.LSTM(harness.UNITS, return_sequences=True, return_state=True),
+        keras.layers.GRU(
+            harness.UNITS, reset_after=False, return_sequences=True, return_state=True
+        ),
+        keras.layers.SimpleRNN(harness.UNITS, return_sequences=True, return_state=True),
     ]
     return ours, builtins
 
@@ -39,10 +34,10 @@ def run_chain(builtins, x, residual, return_sequences, mask=None, initial_state=
     sequence = x
     for index, layer in enumerate(builtins):
         output, *final = layer(sequence, mask=mask, initial_state=per_layer_initial[index])
-        output = to_numpy(output)
+        output = harness.to_numpy(output)
         if residual and index > 0:
             output = output + sequence
-        states.extend(to_numpy(s) for s in final)
+        states.extend(harness.to_numpy(s) for s in final)
         sequence = output
     # Without sequences the top layer has no skip: its output is its final h.
     last = sequence if return_sequences else states[-1]
@@ -56,8 +51,12 @@ def build_pair(rng, residual, return_sequences, return_state, x):
     )
     stacked(x)
     for builtin in builtins:
-        builtin(x if builtin is builtins[0] else np.zeros((BATCH, TIMESTEPS, UNITS), "float32"))
-    randomize(stacked, rng)
+        builtin(
+            x
+            if builtin is builtins[0]
+            else np.zeros((harness.BATCH, harness.TIMESTEPS, harness.UNITS), "float32")
+        )
+    harness.randomize(stacked, rng)
     weights = stacked.get_weights()
     start = 0
     for builtin in builtins:
@@ -72,22 +71,22 @@ def build_pair(rng, residual, return_sequences, return_state, x):
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("residual", [False, True])
 def test_equals_layers_run_in_sequence(residual, return_sequences, return_state, rng):
-    x = inputs(rng)
+    x = harness.inputs(rng)
     stacked, builtins = build_pair(rng, residual, return_sequences, return_state, x)
     last, states = run_chain(builtins, x, residual, return_sequences)
     expected = [last, *states] if return_state else [last]
-    assert_outputs_close(stacked(x), expected)
+    harness.assert_outputs_close(stacked(x), expected)
     masked_last, masked_states = run_chain(builtins, x, residual, return_sequences, mask=MASK)
     masked_expected = [masked_last, *masked_states] if return_state else [masked_last]
-    assert_outputs_close(stacked(x, mask=MASK), masked_expected)
+    harness.assert_outputs_close(stacked(x, mask=MASK), masked_expected)
 
 
 def test_initial_state_is_split_bottom_first(rng):
-    x = inputs(rng)
+    x = harness.inputs(rng)
     stacked, builtins = build_pair(rng, True, True, True, x)
-    states = [rng.normal(size=(BATCH, UNITS)).astype("float32") for _ in range(4)]
+    states = [rng.normal(size=(harness.BATCH, harness.UNITS)).astype("float32") for _ in range(4)]
     last, final_states = run_chain(builtins, x, True, True, initial_state=states)
-    assert_outputs_close(stacked(x, initial_state=states), [last, *final_states])
+    harness.assert_outputs_close(stacked(x, initial_state=states), [last, *final_states])
 
 
 def test_wrapper_sets_return_sequences_of_every_layer_including_bidirectional():
@@ -95,13 +94,13 @@ def test_wrapper_sets_return_sequences_of_every_layer_including_bidirectional():
     stacked = rl.StackedRNN(layers, return_sequences=True)
     assert stacked.rnn_layers == layers
     assert all(layer.return_sequences for layer in stacked.rnn_layers)
-    output = stacked(np.zeros((BATCH, TIMESTEPS, FEATURES), "float32"))
-    assert tuple(output.shape) == (BATCH, TIMESTEPS, 3)
+    output = stacked(np.zeros((harness.BATCH, harness.TIMESTEPS, harness.FEATURES), "float32"))
+    assert tuple(output.shape) == (harness.BATCH, harness.TIMESTEPS, 3)
     assert len(stacked.trainable_weights) == 3 + 6 + 3
 
 
 def test_residual_with_bidirectional_inside(rng):
-    x = inputs(rng)
+    x = harness.inputs(rng)
     stacked = rl.StackedRNN(
         [
             rl.GRU(4),
@@ -112,27 +111,30 @@ def test_residual_with_bidirectional_inside(rng):
         return_sequences=True,
     )
     stacked(x)
-    randomize(stacked, rng)
+    harness.randomize(stacked, rng)
     bottom, middle, top = stacked.rnn_layers
-    h1 = to_numpy(bottom(x))
-    h2 = to_numpy(middle(h1)) + h1
-    h3 = to_numpy(top(h2)) + h2
-    assert_outputs_close(stacked(x), h3)
+    h1 = harness.to_numpy(bottom(x))
+    h2 = harness.to_numpy(middle(h1)) + h1
+    h3 = harness.to_numpy(top(h2)) + h2
+    harness.assert_outputs_close(stacked(x), h3)
 
 
 @pytest.mark.parametrize("residual", [False, True])
 def test_config_round_trip(residual, rng):
     stacked = rl.StackedRNN(
-        [rl.LSTM(UNITS, recurrent_activation="hard_sigmoid"), rl.GRU(UNITS, reset_after=False)],
+        [
+            rl.LSTM(harness.UNITS, recurrent_activation="hard_sigmoid"),
+            rl.GRU(harness.UNITS, reset_after=False),
+        ],
         residual=residual,
         dropout=0.25,
         return_sequences=True,
         return_state=True,
         name="deep",
     )
-    x = inputs(rng)
+    x = harness.inputs(rng)
     stacked(x)
-    randomize(stacked, rng)
+    harness.randomize(stacked, rng)
     config = stacked.get_config()
     restored = rl.StackedRNN.from_config(config)
     assert restored.get_config() == config
@@ -140,40 +142,42 @@ def test_config_round_trip(residual, rng):
     assert restored.residual == residual and restored.dropout == 0.25
     restored(x)
     restored.set_weights(stacked.get_weights())
-    assert_outputs_close(restored(x), stacked(x))
+    harness.assert_outputs_close(restored(x), stacked(x))
     rebuilt = keras.layers.deserialize(keras.layers.serialize(stacked))
     assert isinstance(rebuilt, rl.StackedRNN)
     assert rebuilt.get_config() == config
 
 
 def test_single_layer_stack_equals_the_layer(rng):
-    x = inputs(rng)
-    stacked = rl.StackedRNN([rl.LSTM(UNITS)], residual=True)
+    x = harness.inputs(rng)
+    stacked = rl.StackedRNN([rl.LSTM(harness.UNITS)], residual=True)
     stacked(x)
-    randomize(stacked, rng)
-    alone = rl.LSTM(UNITS)
+    harness.randomize(stacked, rng)
+    alone = rl.LSTM(harness.UNITS)
     alone(x)
     alone.set_weights(stacked.get_weights())
-    assert_outputs_close(stacked(x), alone(x))
-    assert as_list(stacked(x))[0].shape == (BATCH, UNITS)
+    harness.assert_outputs_close(stacked(x), alone(x))
+    assert harness.as_list(stacked(x))[0].shape == (harness.BATCH, harness.UNITS)
 
 
 def test_return_state_with_bidirectional_on_top(rng):
     stacked = rl.StackedRNN([rl.GRU(4), rl.Bidirectional(rl.LSTM(2))], return_state=True)
-    result = as_list(stacked(inputs(rng)))
-    assert [r.shape for r in result] == [(BATCH, 4)] + [(BATCH, 4)] + [(BATCH, 2)] * 4
+    result = harness.as_list(stacked(harness.inputs(rng)))
+    assert [r.shape for r in result] == [(harness.BATCH, 4)] + [(harness.BATCH, 4)] + [
+        (harness.BATCH, 2)
+    ] * 4
 
 
 def test_residual_across_a_width_change_adds_a_learned_projection(rng, tmp_path):
     # The README's first stack, small: widths 3 -> 8 (bidirectional) -> 4 -> 4.
-    x = inputs(rng)
+    x = harness.inputs(rng)
     stacked = rl.StackedRNN(
         [rl.Bidirectional(rl.LSTM(4)), rl.GRU(4), rl.GRU(4)],
         residual=True,
         return_sequences=True,
     )
     stacked(x)
-    randomize(stacked, rng)
+    harness.randomize(stacked, rng)
     projections = [p for p in stacked.residual_projections if p is not None]
     assert [tuple(p.kernel.shape) for p in projections] == [(8, 4)]
     # By hand, with Keras built-ins holding the same weights and NumPy for the projection.
@@ -192,12 +196,12 @@ def test_residual_across_a_width_change_adds_a_learned_projection(rng, tmp_path)
         builtin.set_weights(weights[start : start + count])
         start += count
     (projection_kernel,) = weights[start:]
-    h1 = to_numpy(builtins[0](x))
-    h2 = to_numpy(builtins[1](h1)) + h1 @ projection_kernel
-    h3 = to_numpy(builtins[2](h2)) + h2
-    assert_outputs_close(stacked(x), h3)
+    h1 = harness.to_numpy(builtins[0](x))
+    h2 = harness.to_numpy(builtins[1](h1)) + h1 @ projection_kernel
+    h3 = harness.to_numpy(builtins[2](h2)) + h2
+    harness.assert_outputs_close(stacked(x), h3)
     # The projection is saved and loaded with the model.
-    model = keras.Sequential([keras.Input((None, FEATURES)), stacked])
+    model = keras.Sequential([keras.Input((None, harness.FEATURES)), stacked])
     model.save(tmp_path / "residual.keras")
     restored = keras.saving.load_model(tmp_path / "residual.keras")
-    assert_outputs_close(restored(x), h3)
+    harness.assert_outputs_close(restored(x), h3)

@@ -8,31 +8,25 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
-from tests.layers.harness import (
-    as_list,
-    assert_outputs_close,
-    inputs,
-    padding_mask,
-    randomize,
-)
+from tests.layers import harness
 
-X = inputs(np.random.default_rng(5), batch=2, timesteps=5)
-MASK = padding_mask([5, 3], timesteps=5)
+X = harness.inputs(np.random.default_rng(5), batch=2, timesteps=5)
+MASK = harness.padding_mask([5, 3], timesteps=5)
 
 
 def test_bidirectional_states_of_a_stateful_layer_match_keras(rng):
     ours = rl.Bidirectional(rl.LSTM(4, stateful=True))
     builtin = keras.layers.Bidirectional(keras.layers.LSTM(4, stateful=True))
     builtin(X)
-    randomize(builtin, rng)
+    harness.randomize(builtin, rng)
     ours(X)
     ours.set_weights(builtin.get_weights())
     ours.reset_states(), builtin.reset_states()
     ours(X), builtin(X)
     assert len(ours.states) == len(builtin.states) == 4
-    assert_outputs_close(list(ours.states), list(builtin.states))
+    harness.assert_outputs_close(list(ours.states), list(builtin.states))
     ours.reset_states()
-    assert all(not np.any(state) for state in as_list(list(ours.states)))
+    assert all(not np.any(state) for state in harness.as_list(list(ours.states)))
 
 
 def test_bidirectional_states_without_statefulness_are_none_as_in_keras():
@@ -59,7 +53,7 @@ def test_stacked_rnn_runs_keras_bidirectional_as_the_same_layers_in_sequence(
     mask = MASK if masked else None
     stack = keras_bidirectional_stack(return_sequences, return_state)
     stack(X)
-    randomize(stack, rng)
+    harness.randomize(stack, rng)
     weights = stack.get_weights()
     bottom = keras.layers.Bidirectional(
         keras.layers.LSTM(4, return_sequences=True, return_state=return_state)
@@ -77,4 +71,4 @@ def test_stacked_rnn_runs_keras_bidirectional_as_the_same_layers_in_sequence(
     expected = top(hidden, mask=mask)
     if return_state:
         expected = [expected[0], *bottom_states, *expected[1:]]
-    assert_outputs_close(stack(X, mask=mask), expected)
+    harness.assert_outputs_close(stack(X, mask=mask), expected)
