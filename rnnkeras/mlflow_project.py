@@ -15,6 +15,7 @@ Entry points: ``main`` (every stage), ``train`` (prepare, validate, train), ``ev
 import argparse
 import importlib
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from typing import Any
 import yaml
 
 from rnnkeras.params import check_params, load_params
-from rnnkeras.stages import STAGES
+from rnnkeras.stages import STAGES, keras_backend
 from rnnkeras.stages import entry as stage_entry
 
 ENTRY_POINTS = {
@@ -162,9 +163,16 @@ def run_entry_point(
         mlflow.MlflowClient().set_tag(project_run, "rnnkeras.training_run", run_id)
     print(f"mlflow project `{entry}`: stages {', '.join(ENTRY_POINTS[entry])} in {work}")
     for name in ENTRY_POINTS[entry]:
-        module = importlib.import_module(f"rnnkeras.stages.{name}")
         stage_args = argparse.Namespace(params=str(work / "params.yaml"), root=str(work))
-        code = stage_entry.run_stage(module.run, stage_args)
+        if keras_backend.needs_own_process(name, params):
+            # Keras keeps its first backend: after training on JAX or PyTorch, evaluate
+            # and export (TensorFlow) run in a process of their own.
+            stage_main = f"from rnnkeras.stages.{name} import main; raise SystemExit(main())"
+            options = ["--params", stage_args.params, "--root", stage_args.root]
+            code = subprocess.run([sys.executable, "-c", stage_main, *options]).returncode
+        else:
+            module = importlib.import_module(f"rnnkeras.stages.{name}")
+            code = stage_entry.run_stage(module.run, stage_args)
         if code:
             return code
     return 0

@@ -129,7 +129,20 @@ def _message(issue: dict) -> str:
         return f"{key} is required: {_expected(loc)}. Received: no {key}"
     if issue["type"] == "value_error":
         return issue["msg"].removeprefix("Value error, ")
-    return f"{key} must be {_expected(loc)}. Received: {key}={value!r}"
+    hint = ""
+    if issue["type"] == "literal_error" and isinstance(value, str):
+        # A misspelt choice (`pytorch`, `lsmt`) gets the nearest allowed one, as keys do.
+        allowed = [str(option) for option in _choices(_field(loc).annotation)]
+        close = difflib.get_close_matches(value, allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{key} must be {_expected(loc)}{hint}. Received: {key}={value!r}"
+
+
+def _choices(annotation) -> tuple:
+    """The values of the `Literal` inside `annotation` (through `Annotated`, lists, unions)."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return next((found for arg in get_args(annotation) if (found := _choices(arg))), ())
 
 
 def _dotted(loc: list) -> str:

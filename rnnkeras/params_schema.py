@@ -98,6 +98,9 @@ class ValidateParams(Section):
 
 
 class TrainParams(Section):
+    # The Keras backend of the train stage (rnnkeras.stages.keras_backend); evaluate and
+    # export always run on TensorFlow, which writes the served and exported files.
+    backend: Literal["tensorflow", "jax", "torch"] = "tensorflow"
     cell: Literal["simple", "lstm", "gru"] = "lstm"
     bidirectional: bool = False
     depth: PositiveInt = 1

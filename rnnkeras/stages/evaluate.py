@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from rnnkeras.stages import entry, paths
+from rnnkeras.stages import entry, keras_backend, paths
 from rnnkeras.stages.outputs import staged_outputs
 
 OUTPUTS = (paths.METRICS, paths.PREDICTIONS, paths.PLOTS, paths.REGISTRY)
@@ -13,6 +13,8 @@ def run(params: dict, root: Path = Path(".")) -> None:
     """Scores models/model.keras on the test split, writes metrics/evaluate.json,
     reports/predictions.csv and reports/plots/, logs them to the training's MLflow run (a
     rerun: to a child run of it) and registers the model (the alias names the best version)."""
+    keras_backend.select_backend("evaluate", params)  # TensorFlow, whatever trained the model
+
     import keras
 
     from rnnkeras import evaluation, tracking

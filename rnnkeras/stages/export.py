@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-from rnnkeras.stages import entry, paths
+from rnnkeras.stages import entry, keras_backend, paths
 from rnnkeras.stages.outputs import staged_outputs
 
 OUTPUTS = (paths.EXPORT, paths.EXPORT_REPORT, paths.EXPORT_REPORT.with_suffix(".md"))
@@ -15,6 +15,8 @@ def run(params: dict, root: Path = Path(".")) -> None:
     training inputs), writes the parity report reports/export.{json,md} on the test split,
     logs everything to the training's MLflow run (a rerun: to a child run of it), and fails
     if an export misses its documented parity threshold."""
+    keras_backend.select_backend("export", params)  # TensorFlow, whatever trained the model
+
     import keras
 
     from rnnkeras import tracking

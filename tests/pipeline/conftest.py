@@ -69,6 +69,7 @@ def classification_params(csv_path, **train):
         },
         "validate": {"max_examples": 3},
         "train": {
+            "backend": "tensorflow",
             "cell": "gru",
             "bidirectional": False,
             "depth": 1,

@@ -57,6 +57,23 @@ def line_of(path: Path, key: str) -> int:
         ({"bidirectional": "yes"}, "bidirectional", "train.bidirectional must be true or false."),
         ({"dropout": 1.0}, "dropout", "train.dropout must be a number ≥ 0.0 and < 1.0."),
         ({"clipping": "always"}, "clipping", "train.clipping must be one of 'none', 'autoclip'"),
+        (
+            {"backend": "pytorch"},
+            "backend",
+            "train.backend must be one of 'tensorflow', 'jax', 'torch' (did you mean 'torch'?). "
+            "Received: train.backend='pytorch'",
+        ),
+        (
+            {"backend": "tf"},
+            "backend",
+            "train.backend must be one of 'tensorflow', 'jax', 'torch'. Received: train.backend='tf'",
+        ),
+        (
+            {"backend": None},
+            "backend",
+            "train.backend must be one of 'tensorflow', 'jax', 'torch'.",
+        ),
+        ({"cell": "lsmt"}, "cell", "train.cell must be one of 'simple', 'lstm', 'gru' (did you"),
     ],
 )
 def test_a_wrong_value_is_named_with_its_file_and_line(tmp_path, changes, key, message):
@@ -64,6 +81,26 @@ def test_a_wrong_value_is_named_with_its_file_and_line(tmp_path, changes, key, m
     with pytest.raises(ValueError) as caught:
         load_params(path)
     assert str(caught.value).startswith(f"{path}:{line_of(path, key)}: {message}")
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_train_backend_accepts_each_keras_backend(tmp_path, backend):
+    assert load_params(write_params(tmp_path, backend=backend))["train"]["backend"] == backend
+
+
+def test_train_backend_defaults_to_tensorflow():
+    minimal = {name: {} for name in ("prepare", "validate", "train", "evaluate", "export")}
+    assert check_params(minimal)["train"]["backend"] == "tensorflow"
+
+
+def test_a_misspelt_choice_in_a_list_gets_the_nearest_one_too():
+    minimal = {name: {} for name in ("prepare", "validate", "train", "evaluate")}
+    with pytest.raises(
+        ParamsError,
+        match=r"export.quantize\[0\] must be one of .* \(did you mean "
+        r"'dynamic'\?\). Received: export.quantize\[0\]='dinamic'",
+    ):
+        check_params({**minimal, "export": {"quantize": ["dinamic"]}})
 
 
 def test_every_error_of_a_file_is_reported_at_once(tmp_path):
