@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnnkeras.export.cli import add_command, output_folder
-from tests.export.export_models import classifier, padded_inputs, recurrent
+from tests.export import export_models
 
 
 def _parse(argv):
@@ -19,9 +19,9 @@ def _parse(argv):
 
 @pytest.mark.slow
 def test_export_model_command(tmp_path, capsys):
-    model = classifier(recurrent("lstm", name="lstm"), masked=True)
+    model = export_models.classifier(export_models.recurrent("lstm", name="lstm"), masked=True)
     model.save(tmp_path / "model.keras")
-    x = padded_inputs(16)
+    x = export_models.padded_inputs(16)
     np.savez(tmp_path / "heldout.npz", x=x, y=np.arange(16) % 2)
     args = _parse(
         [
@@ -52,7 +52,7 @@ def test_export_model_command(tmp_path, capsys):
 
 
 def test_data_must_be_a_folder_or_npz(tmp_path):
-    model = classifier(recurrent("gru"))
+    model = export_models.classifier(export_models.recurrent("gru"))
     model.save(tmp_path / "model.keras")
     args = _parse(
         ["export-model", str(tmp_path / "model.keras"), "--data", str(tmp_path / "x.csv")]

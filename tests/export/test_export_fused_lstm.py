@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from rnnkeras import layers as rl
 from rnnkeras.export.fused_lstm import fused_lstm_call, fusion_blockers, lstm_interface_function
-from tests.export.export_models import padded_inputs
+from tests.export import export_models
 
 
 def _built(layer, x):
@@ -21,7 +21,7 @@ def _built(layer, x):
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_unmasked_call_matches_the_layer(go_backwards, return_sequences):
-    x = padded_inputs()
+    x = export_models.padded_inputs()
     layer = _built(rl.LSTM(5, go_backwards=go_backwards, return_sequences=return_sequences), x)
     fused = fused_lstm_call(layer, tf.constant(x), None, None)
     np.testing.assert_allclose(fused.numpy(), layer(x).numpy(), atol=1e-6)
@@ -33,7 +33,7 @@ def test_unmasked_call_matches_the_layer(go_backwards, return_sequences):
 def test_right_padded_mask_matches_the_masked_layer(
     go_backwards, return_sequences, zero_output_for_mask
 ):
-    x = padded_inputs()
+    x = export_models.padded_inputs()
     mask = np.any(x != 0, axis=-1)
     mask[0] = False  # one row that is all padding
     layer = _built(
@@ -51,7 +51,7 @@ def test_right_padded_mask_matches_the_masked_layer(
 
 
 def test_initial_state_is_used():
-    x = padded_inputs()
+    x = export_models.padded_inputs()
     layer = _built(rl.LSTM(5, return_sequences=True), x)
     rng = np.random.default_rng(3)
     state = [rng.normal(size=(len(x), 5)).astype("float32") for _ in range(2)]

@@ -17,14 +17,14 @@ from rnnkeras.export import TFLiteModel, export_tflite, fused_lstm, tflite, writ
 from rnnkeras.export.flatbuffer import state_carried_between_invokes
 from rnnkeras.export.fused_lstm import lstm_interface_function
 from rnnkeras.export.runtime import interpreter_class
-from tests.export.export_models import FEATURES, TIMESTEPS, classifier, cores, padded_inputs
+from tests.export import export_models
 
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 
 def _stacked_from_the_issue() -> keras.Model:
     keras.utils.set_random_seed(0)
-    inputs = keras.Input((None, FEATURES), name="frames")
+    inputs = keras.Input((None, export_models.FEATURES), name="frames")
     hidden = rl.LSTM(6, return_sequences=True)(inputs)
     return keras.Model(inputs, keras.layers.Dense(2)(rl.LSTM(6)(hidden)))
 
@@ -32,7 +32,7 @@ def _stacked_from_the_issue() -> keras.Model:
 def _seq2seq() -> keras.Model:
     """A decoder LSTM started from states computed by the model."""
     keras.utils.set_random_seed(0)
-    source = keras.Input((TIMESTEPS, FEATURES), name="source")
+    source = keras.Input((export_models.TIMESTEPS, export_models.FEATURES), name="source")
     h = keras.layers.Dense(6, activation="tanh")(keras.layers.Flatten()(source))
     c = keras.layers.Dense(6)(keras.layers.Flatten()(source))
     decoded = rl.LSTM(6, return_sequences=True, name="decoder")(source, initial_state=[h, c])
@@ -42,7 +42,7 @@ def _seq2seq() -> keras.Model:
 def _shared_state() -> keras.Model:
     """One computed tensor as both states of two decoders."""
     keras.utils.set_random_seed(0)
-    source = keras.Input((TIMESTEPS, FEATURES), name="source")
+    source = keras.Input((export_models.TIMESTEPS, export_models.FEATURES), name="source")
     state = keras.layers.Dense(6, activation="tanh")(keras.layers.Flatten()(source))
     first = rl.LSTM(6, return_sequences=True)(source, initial_state=[state, state])
     second = rl.LSTM(6)(first, initial_state=[state, state])
@@ -52,12 +52,17 @@ def _shared_state() -> keras.Model:
 MODELS = {
     "stacked": (_stacked_from_the_issue, {}),
     "bidirectional_masked": (
-        lambda: classifier(cores()["bidirectional_lstm"](), masked=True),
+        lambda: export_models.classifier(
+            export_models.cores()["bidirectional_lstm"](), masked=True
+        ),
         {"right_padded": True},
     ),
-    "keras_lstm": (lambda: classifier(keras.layers.LSTM(5, return_sequences=False)), {}),
+    "keras_lstm": (
+        lambda: export_models.classifier(keras.layers.LSTM(5, return_sequences=False)),
+        {},
+    ),
     "stacked_residual_masked": (
-        lambda: classifier(cores()["stacked_residual"](), masked=True),
+        lambda: export_models.classifier(export_models.cores()["stacked_residual"](), masked=True),
         {"right_padded": True},
     ),
     "initial_state": (_seq2seq, {}),
@@ -88,10 +93,12 @@ def _plain_invokes(path, x: np.ndarray) -> list[np.ndarray]:
 def test_float_file_is_invoke_stable_and_keeps_the_fused_op(folder, name):
     factory, options = MODELS[name]
     model = factory()
-    export = export_tflite(model, folder / f"{name}.tflite", sequence_length=TIMESTEPS, **options)
+    export = export_tflite(
+        model, folder / f"{name}.tflite", sequence_length=export_models.TIMESTEPS, **options
+    )
     fused = [path for path, form in export.forms.items() if form.form == "fused"]
     assert fused and export.operators[FUSED] == len(fused)
-    x = padded_inputs(4)
+    x = export_models.padded_inputs(4)
     expected = model.predict(x, verbose=0)
     # The same input three times, then other inputs: each equals Keras.
     repeated = _plain_invokes(export.path, np.stack([x[-1]] * 3 + list(x)))
@@ -108,18 +115,18 @@ def test_float_file_is_invoke_stable_and_keeps_the_fused_op(folder, name):
 
 @pytest.mark.parametrize("quantize", ["float16", "dynamic", "int8"])
 def test_quantized_files_are_invoke_stable(folder, quantize):
-    model = classifier(cores()["bidirectional_lstm"](), masked=True)
+    model = export_models.classifier(export_models.cores()["bidirectional_lstm"](), masked=True)
     export = export_tflite(
         model,
         folder / f"bidirectional_{quantize}.tflite",
-        sequence_length=TIMESTEPS,
+        sequence_length=export_models.TIMESTEPS,
         quantize=quantize,
-        representative_data=padded_inputs(24),
+        representative_data=export_models.padded_inputs(24),
         right_padded=True,
     )
     assert export.operators[FUSED] == 2
     runner = TFLiteModel(export.path, input_names=export.inputs)
-    assert runner.invoke_stability(padded_inputs(2)) == {
+    assert runner.invoke_stability(export_models.padded_inputs(2)) == {
         "plain_interpreter": True,
         "signature_runner": True,
     }
@@ -157,19 +164,25 @@ def constant_states(monkeypatch):
 
 def test_export_refuses_a_file_that_carries_state(tmp_path, constant_states):
     with pytest.raises(RuntimeError, match="keeps state from one invoke to the next"):
-        export_tflite(_stacked_from_the_issue(), tmp_path / "m.tflite", sequence_length=TIMESTEPS)
+        export_tflite(
+            _stacked_from_the_issue(),
+            tmp_path / "m.tflite",
+            sequence_length=export_models.TIMESTEPS,
+        )
     assert not list(tmp_path.iterdir())
 
 
 def test_report_fails_a_file_that_drifts(tmp_path, constant_states, monkeypatch):
     monkeypatch.setattr(tflite, "state_carried_between_invokes", lambda content: [])
     model = _stacked_from_the_issue()
-    drifting = export_tflite(model, tmp_path / "drift.tflite", sequence_length=TIMESTEPS)
+    drifting = export_tflite(
+        model, tmp_path / "drift.tflite", sequence_length=export_models.TIMESTEPS
+    )
     with pytest.raises(ValueError, match="drift.tflite"):
         write_export_report(
             model,
             tmp_path / "export.json",
-            padded_inputs(4),
+            export_models.padded_inputs(4),
             tflite=[drifting],
             compare_torch=False,
             latency_runs=3,

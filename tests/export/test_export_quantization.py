@@ -8,28 +8,21 @@ from rnnkeras.export import TFLiteModel, export_tflite
 from rnnkeras.export.parity import FLOAT_MAX_ABS_DIFF, METRIC_TOLERANCE, compare
 from rnnkeras.export.quantization import representative_samples
 from rnnkeras.export.support import input_specs
-from tests.export.export_models import (
-    FEATURES,
-    TIMESTEPS,
-    classifier,
-    cores,
-    padded_inputs,
-    recurrent,
-)
+from tests.export import export_models
 
 
 def _task(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Right-padded sequences of 2..8 steps; the label says whether feature 0 sums above zero."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(count, TIMESTEPS, FEATURES)).astype("float32")
-    lengths = rng.integers(2, TIMESTEPS + 1, size=count)
+    x = rng.normal(size=(count, export_models.TIMESTEPS, export_models.FEATURES)).astype("float32")
+    lengths = rng.integers(2, export_models.TIMESTEPS + 1, size=count)
     for row, length in enumerate(lengths):
         x[row, length:] = 0.0
     return x, (x[:, :, 0].sum(axis=1) > 0).astype("int32")
 
 
 def _trained(core) -> keras.Model:
-    model = classifier(core, masked=True, open_time=False)
+    model = export_models.classifier(core, masked=True, open_time=False)
     model.compile(
         keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
     )
@@ -40,7 +33,7 @@ def _trained(core) -> keras.Model:
 
 @pytest.fixture(scope="module")
 def lstm_model():
-    return _trained(recurrent("lstm", units=32, name="lstm"))
+    return _trained(export_models.recurrent("lstm", units=32, name="lstm"))
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +90,7 @@ def test_int8_is_integer_end_to_end(lstm_exports):
 
 
 def test_int8_unrolls_loops_it_cannot_fuse(tmp_path):
-    model = _trained(recurrent("gru", units=16, name="gru"))
+    model = _trained(export_models.recurrent("gru", units=16, name="gru"))
     calibration, _ = _task(128, seed=2)
 
     def samples():
@@ -113,28 +106,41 @@ def test_int8_unrolls_loops_it_cannot_fuse(tmp_path):
 
 
 def test_representative_data_is_checked():
-    specs = input_specs(classifier(recurrent("gru")), sequence_length=TIMESTEPS)
+    specs = input_specs(
+        export_models.classifier(export_models.recurrent("gru")),
+        sequence_length=export_models.TIMESTEPS,
+    )
     with pytest.raises(ValueError, match="Pass representative_data"):
         representative_samples(None, specs)
-    wrong = representative_samples(np.zeros((4, TIMESTEPS, FEATURES + 1), "float32"), specs)
+    wrong = representative_samples(
+        np.zeros((4, export_models.TIMESTEPS, export_models.FEATURES + 1), "float32"), specs
+    )
     with pytest.raises(ValueError, match=r"sample shape \(8, 3\)"):
         next(wrong())
-    batches = list(representative_samples(np.zeros((3, TIMESTEPS, FEATURES)), specs)())
-    assert len(batches) == 3 and batches[0][0].shape == (1, TIMESTEPS, FEATURES)
+    batches = list(
+        representative_samples(
+            np.zeros((3, export_models.TIMESTEPS, export_models.FEATURES)), specs
+        )()
+    )
+    assert len(batches) == 3 and batches[0][0].shape == (
+        1,
+        export_models.TIMESTEPS,
+        export_models.FEATURES,
+    )
     assert batches[0][0].dtype == np.float32
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["float16", "dynamic", "int8"])
-@pytest.mark.parametrize("name", list(cores()))
+@pytest.mark.parametrize("name", list(export_models.cores()))
 def test_every_layer_type_in_every_mode(tmp_path, name, mode):
     """Structure for every pair; the task-metric checks are on the trained models above."""
-    model = classifier(cores()[name](), masked=True)
-    x = padded_inputs(24)
+    model = export_models.classifier(export_models.cores()[name](), masked=True)
+    x = export_models.padded_inputs(24)
     export = export_tflite(
         model,
         tmp_path / f"{name}.tflite",
-        sequence_length=TIMESTEPS,
+        sequence_length=export_models.TIMESTEPS,
         quantize=mode,
         representative_data=x,
         right_padded=True,

@@ -9,28 +9,21 @@ import torch
 from rnnkeras.export import export_saved_model, export_tflite, write_export_report
 from rnnkeras.export.parity import compare, infer_task
 from rnnkeras.export.torch_reference import build_twin
-from tests.export.export_models import (
-    FEATURES,
-    TIMESTEPS,
-    classifier,
-    cores,
-    padded_inputs,
-    recurrent,
-)
+from tests.export import export_models
 
 
 @pytest.fixture(scope="module")
 def report_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    model = classifier(recurrent("lstm", name="lstm"), masked=True)
+    model = export_models.classifier(export_models.recurrent("lstm", name="lstm"), masked=True)
     saved = export_saved_model(model, folder / "saved_model")
     fused = export_tflite(
-        model, folder / "fused.tflite", sequence_length=TIMESTEPS, right_padded=True
+        model, folder / "fused.tflite", sequence_length=export_models.TIMESTEPS, right_padded=True
     )
     loop = export_tflite(
-        model, folder / "loop.tflite", sequence_length=TIMESTEPS, quantize="float16"
+        model, folder / "loop.tflite", sequence_length=export_models.TIMESTEPS, quantize="float16"
     )
-    x = padded_inputs(24)
+    x = export_models.padded_inputs(24)
     y = np.arange(24) % 2
     report = write_export_report(
         model,
@@ -81,15 +74,18 @@ def test_markdown_summary(report_files):
 
 def test_strict_report_fails_on_a_file_that_does_not_match(report_files, tmp_path):
     folder, model, _ = report_files
-    other = classifier(
-        recurrent("lstm", units=5, name="lstm", recurrent_initializer="ones"), masked=True
+    other = export_models.classifier(
+        export_models.recurrent("lstm", units=5, name="lstm", recurrent_initializer="ones"),
+        masked=True,
     )
-    stranger = export_tflite(other, tmp_path / "stranger.tflite", sequence_length=TIMESTEPS)
+    stranger = export_tflite(
+        other, tmp_path / "stranger.tflite", sequence_length=export_models.TIMESTEPS
+    )
     with pytest.raises(ValueError, match="stranger.tflite"):
         write_export_report(
             model,
             tmp_path / "export.json",
-            padded_inputs(),
+            export_models.padded_inputs(),
             tflite=[stranger],
             compare_torch=False,
             latency_runs=3,
@@ -100,17 +96,25 @@ def test_strict_report_fails_on_a_file_that_does_not_match(report_files, tmp_pat
 
 def test_inputs_at_another_length_are_refused(report_files, tmp_path):
     folder, model, report = report_files
-    fused = export_tflite(model, tmp_path / "f.tflite", sequence_length=TIMESTEPS)
+    fused = export_tflite(model, tmp_path / "f.tflite", sequence_length=export_models.TIMESTEPS)
     with pytest.raises(ValueError, match="pad or crop"):
         write_export_report(
-            model, tmp_path / "r.json", padded_inputs()[:, :5], tflite=[fused], compare_torch=False
+            model,
+            tmp_path / "r.json",
+            export_models.padded_inputs()[:, :5],
+            tflite=[fused],
+            compare_torch=False,
         )
 
 
-@pytest.mark.parametrize("name", list(cores()))
+@pytest.mark.parametrize("name", list(export_models.cores()))
 def test_torch_twin_computes_the_same_model(name):
-    model = classifier(cores()[name]())
-    x = np.random.default_rng(0).normal(size=(4, TIMESTEPS, FEATURES)).astype("float32")
+    model = export_models.classifier(export_models.cores()[name]())
+    x = (
+        np.random.default_rng(0)
+        .normal(size=(4, export_models.TIMESTEPS, export_models.FEATURES))
+        .astype("float32")
+    )
     with torch.no_grad():
         twin = build_twin(model)(torch.from_numpy(x)).numpy()
     assert np.abs(twin - model.predict(x, verbose=0)).max() <= 1e-5

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from rnnkeras.export import export_saved_model
-from tests.export.export_models import FEATURES, classifier, cores, padded_inputs
+from tests.export import export_models
 
 
 @pytest.fixture(scope="module")
 def model():
-    return classifier(cores()["stacked_residual"](), masked=True)
+    return export_models.classifier(export_models.cores()["stacked_residual"](), masked=True)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,9 @@ def test_serving_layout_and_versions(model, exported):
 
 def test_fresh_process_serves_without_rnnkeras(model, exported, tmp_path):
     """Loads with TensorFlow alone at two batch sizes and two lengths; matches Keras to 1e-5."""
-    long = padded_inputs(5)
+    long = export_models.padded_inputs(5)
     rng = np.random.default_rng(7)
-    short = rng.normal(size=(2, 3, FEATURES)).astype("float32")
+    short = rng.normal(size=(2, 3, export_models.FEATURES)).astype("float32")
     np.save(tmp_path / "long.npy", long)
     np.save(tmp_path / "short.npy", short)
     script = textwrap.dedent(
@@ -66,7 +66,7 @@ def test_fresh_process_serves_without_rnnkeras(model, exported, tmp_path):
 
 
 def test_failure_writes_nothing(tmp_path):
-    inputs = keras.Input((None, FEATURES))
+    inputs = keras.Input((None, export_models.FEATURES))
     model = keras.Model(inputs, keras.layers.Conv1D(2, 2)(inputs))
     with pytest.raises(ValueError, match="Conv1D"):
         export_saved_model(model, tmp_path / "serving")
