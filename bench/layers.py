@@ -1,61 +1,104 @@
-"""Speed of rnnkeras layers beside the Keras built-ins and PyTorch, in one process.
+"""Speed of rnnkeras layers beside the Keras built-ins and PyTorch, on the default user path.
 
-For SimpleRNN, LSTM and GRU at batch 64, 100 steps, 32 features, 128 units on
-the CPU, measures one training step (forward, backward, Adam update) and
-inference at batch 64 and batch 1. Candidates run interleaved, round after
-round, so machine load affects them alike; the table shows medians in
-milliseconds and the ratios ours/Keras and ours/PyTorch (below 1 = we are faster).
+For SimpleRNN, LSTM and GRU (batch 64, 100 steps, 32 features, 128 units, CPU)
+every Keras candidate is what a user writes:
+`keras.Sequential([Input, Layer(128), Dense(1)])`, `compile("adam", "mse")`,
+then `train_on_batch` (one training step) and `predict_on_batch` at batch 64
+and batch 1 — no flags, so each backend's own defaults apply (on TensorFlow's
+CPU Keras does not XLA-compile the model; on JAX it does; on PyTorch it runs
+eagerly). The peer is PyTorch itself: `nn.RNN`/`nn.LSTM`/`nn.GRU` + `nn.Linear`,
+Adam, and inference under `torch.no_grad()`, on the same arrays.
 
-Run: ``python bench/layers.py`` (``--rounds`` for more samples, ``--jit`` to
-compile the Keras candidates with XLA, as ``model.compile(jit_compile=True)`` does).
+Candidates run interleaved, round after round, in one process, so machine load
+hits them alike. The table shows medians in milliseconds and, per round, the
+ratios ours/Keras and ours/PyTorch, of which it prints the median (below 1 = we
+are faster).
+
+Run: `python bench/layers.py --backend tensorflow` (`--rounds` for more
+samples, `--quick` for a short look, `--plain-loop` to add rnnkeras with its
+XLA-compiled inference loop switched off, the lever's own measure).
 """
 
 import argparse
+import contextlib
 import os
 import statistics
+import sys
 import time
+from unittest import mock
 
+BACKENDS = ("tensorflow", "jax", "torch")
+KINDS = ("SimpleRNN", "LSTM", "GRU")
+MODES = ("train", "infer B64", "infer B1")
+PAUSE_S = 0.05
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=BACKENDS, default="tensorflow")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--features", type=int, default=32)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--calls", type=int, default=3, help="calls timed together per sample")
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 call")
+    parser.add_argument(
+        "--plain-loop",
+        action="store_true",
+        help="also measure rnnkeras with its XLA-compiled loop switched off",
+    )
+    return parser.parse_args()
+
+
+ARGS = parse_arguments()
+# The backend is fixed when Keras is first imported.
+os.environ["KERAS_BACKEND"] = ARGS.backend
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 
 import rnnkeras.layers  # noqa: E402
+from rnnkeras.layers import recurrent  # noqa: E402
 
-KINDS = ("SimpleRNN", "LSTM", "GRU")
-PAUSE_S = 0.05
 TORCH_CLASSES = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 
 
-def keras_candidate(layer_class, x, y, units, jit_compile=False):
-    """Compiled train step and inference functions for a Keras model."""
+def keras_candidate(layer_class, x, y, units, plain_loop=False):
+    """`train_on_batch` and `predict_on_batch` of the model a user writes, compiled by default.
+
+    With `plain_loop`, the first calls (which trace the model) run with the
+    XLA-loop decision answering "no", so the traced functions keep the plain loop.
+    """
     model = keras.Sequential(
         [keras.Input(x.shape[1:]), layer_class(units), keras.layers.Dense(y.shape[-1])]
     )
-    optimizer = keras.optimizers.Adam(1e-3)
-    loss_fn = keras.losses.MeanSquaredError()
-
-    @tf.function(jit_compile=jit_compile)
-    def train_step():
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    infer = tf.function(lambda batch: model(batch, training=False), jit_compile=jit_compile)
+    model.compile("adam", "mse")
     x1 = x[:1]
-    return {"train": train_step, "infer64": lambda: infer(x), "infer1": lambda: infer(x1)}
+    functions = {
+        "train": lambda: model.train_on_batch(x, y),
+        "infer B64": lambda: model.predict_on_batch(x),
+        "infer B1": lambda: model.predict_on_batch(x1),
+    }
+    switch = (
+        mock.patch.object(recurrent, "xla_loop_blockers", lambda *_: ["plain loop (bench)"])
+        if plain_loop
+        else contextlib.nullcontext()
+    )
+    with switch:
+        for function in functions.values():
+            function()
+    return functions
 
 
 def torch_candidate(kind, x, y, units):
-    """The same model and steps in PyTorch eager (the reference peer)."""
+    """The same model and steps in PyTorch eager, the reference peer."""
     rnn = TORCH_CLASSES[kind](x.shape[-1], units, batch_first=True)
     head = torch.nn.Linear(units, y.shape[-1])
-    params = list(rnn.parameters()) + list(head.parameters())
-    optimizer = torch.optim.Adam(params, lr=1e-3)
+    optimizer = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()))
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     x1 = xt[:1]
 
@@ -70,70 +113,75 @@ def torch_candidate(kind, x, y, units):
         optimizer.step()
 
     def infer(batch):
-        with torch.inference_mode():
+        with torch.no_grad():
             return forward(batch)
 
-    return {"train": train_step, "infer64": lambda: infer(xt), "infer1": lambda: infer(x1)}
+    return {"train": train_step, "infer B64": lambda: infer(xt), "infer B1": lambda: infer(x1)}
 
 
 def measure(candidates, rounds, calls):
-    """Median milliseconds per call for every (name, mode), interleaved."""
+    """Milliseconds per call for every (candidate, mode), one sample per round, interleaved."""
     for functions in candidates.values():
         for function in functions.values():
             function()
-            function()
-    samples = {(name, mode): [] for name, fns in candidates.items() for mode in fns}
+    samples = {(name, mode): [] for name, functions in candidates.items() for mode in functions}
     for _ in range(rounds):
-        for name, functions in candidates.items():
-            for mode, function in functions.items():
+        for mode in MODES:
+            for name, functions in candidates.items():
                 # Let the other framework's worker threads stop spinning first.
                 time.sleep(PAUSE_S)
                 start = time.perf_counter()
                 for _ in range(calls):
-                    function()
+                    functions[mode]()
                 samples[(name, mode)].append((time.perf_counter() - start) / calls * 1e3)
-    return {key: statistics.median(values) for key, values in samples.items()}
+    return samples
+
+
+def paired_ratio(samples, mode, name, reference):
+    """Median over rounds of the ratio of two candidates measured side by side."""
+    pairs = zip(samples[(name, mode)], samples[(reference, mode)], strict=True)
+    return statistics.median(ours / theirs for ours, theirs in pairs)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--features", type=int, default=32)
-    parser.add_argument("--units", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--calls", type=int, default=3)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
-    parser.add_argument(
-        "--jit", action="store_true", help="compile both Keras candidates with XLA (jit_compile)"
-    )
-    args = parser.parse_args()
-
-    torch.set_num_threads(os.cpu_count() or 1)
+    rounds, calls = (3, 1) if ARGS.quick else (ARGS.rounds, ARGS.calls)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.batch, args.steps, args.features), dtype=np.float32)
-    y = rng.standard_normal((args.batch, 1), dtype=np.float32)
+    x = rng.standard_normal((ARGS.batch, ARGS.steps, ARGS.features), dtype=np.float32)
+    y = rng.standard_normal((ARGS.batch, 1), dtype=np.float32)
+    print(f"$ python {' '.join(sys.argv)}")
     print(
-        f"batch {args.batch}, {args.steps} steps, {args.features} features, {args.units} units; "
-        f"TF {tf.__version__}, Keras {keras.__version__}, torch {torch.__version__}, "
-        f"{os.cpu_count()} CPUs; median of {args.rounds} rounds x {args.calls} calls"
-        f"{'; Keras candidates compiled with XLA' if args.jit else ''}\n"
+        f"Keras backend {keras.backend.backend()}; batch {ARGS.batch}, {ARGS.steps} steps, "
+        f"{ARGS.features} features, {ARGS.units} units; Keras {keras.__version__}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"{os.cpu_count()} CPUs; median of {rounds} rounds x {calls} calls\n"
     )
-    print("| layer | mode | rnnkeras ms | Keras ms | PyTorch ms | ours/Keras | ours/PyTorch |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for kind in args.kinds:
+    extra = ARGS.plain_loop
+    header = "| layer | mode | rnnkeras ms | Keras ms | PyTorch ms | ours/Keras | ours/PyTorch |"
+    if extra:
+        header += " plain loop ms | plain/PyTorch |"
+    print(header)
+    print("|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if extra else ""))
+    for kind in ARGS.kinds:
         candidates = {
-            "ours": keras_candidate(getattr(rnnkeras.layers, kind), x, y, args.units, args.jit),
-            "keras": keras_candidate(getattr(keras.layers, kind), x, y, args.units, args.jit),
-            "torch": torch_candidate(kind, x, y, args.units),
+            "ours": keras_candidate(getattr(rnnkeras.layers, kind), x, y, ARGS.units),
+            "keras": keras_candidate(getattr(keras.layers, kind), x, y, ARGS.units),
+            "torch": torch_candidate(kind, x, y, ARGS.units),
         }
-        medians = measure(candidates, args.rounds, args.calls)
-        for mode in ("train", "infer64", "infer1"):
-            ours, ref, peer = (medians[(name, mode)] for name in ("ours", "keras", "torch"))
-            print(
-                f"| {kind} | {mode} | {ours:.2f} | {ref:.2f} | {peer:.2f} | "
-                f"{ours / ref:.2f} | {ours / peer:.2f} |"
+        if extra:
+            candidates["plain"] = keras_candidate(
+                getattr(rnnkeras.layers, kind), x, y, ARGS.units, plain_loop=True
             )
+        samples = measure(candidates, rounds, calls)
+        for mode in MODES:
+            medians = {name: statistics.median(samples[(name, mode)]) for name in candidates}
+            row = (
+                f"| {kind} | {mode} | {medians['ours']:.2f} | {medians['keras']:.2f} | "
+                f"{medians['torch']:.2f} | {paired_ratio(samples, mode, 'ours', 'keras'):.2f} | "
+                f"{paired_ratio(samples, mode, 'ours', 'torch'):.2f} |"
+            )
+            if extra:
+                row += f" {medians['plain']:.2f} | {paired_ratio(samples, mode, 'plain', 'torch'):.2f} |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The one place that decides between a fused kernel and rnnkeras' loop.
+"""The one place that decides how a layer runs: fused kernel, XLA loop or plain loop.
 
 Our `LSTM` and `GRU` keep the Keras weight layout, so on a GPU they can hand
 their weights to the same fused (cuDNN) kernels the Keras built-ins use, which
@@ -6,6 +6,10 @@ Keras 3.15 offers on every backend (`keras.src.backend.<name>.rnn`).
 `fused_kernel_blockers` lists every reason the fused kernel cannot run for a
 layer on the current backend; an empty list means the layer will try it (and
 still falls back to the loop if the backend refuses at run time).
+
+Where no fused kernel applies, `xla_loop_blockers` decides whether the loop
+runs compiled by XLA: on TensorFlow's CPU, Keras leaves `jit_compile="auto"`
+off, so a default `predict` would otherwise run the loop op by op.
 
 Example:
 
@@ -116,3 +120,90 @@ def run_fused(layer, sequences, initial_state, mask):
     if keras.backend.backend() == "tensorflow":
         layer.supports_jit = False
     return result
+
+
+def xla_loop_blockers(layer, training: bool) -> list[str]:
+    """Reasons why `layer`'s loop cannot run XLA-compiled in this call; empty if it can.
+
+    Only inference compiles by default: a training step through the compiled
+    loop has to recompute the forward pass for its gradient (TensorFlow cannot
+    pass a loop's saved tensors out of an XLA cluster), which measured slower
+    than the plain loop (`bench/layers.py`, README).
+
+    Args:
+        layer: An rnnkeras recurrent layer.
+        training: Whether the call is in training mode.
+
+    Returns:
+        Human-readable reasons, e.g. `["training=True"]`.
+    """
+    backend = keras.backend.backend()
+    checks = [(backend == "tensorflow", f"backend {backend!r} (JAX compiles the whole step)")]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # An eager call would compile anew for every input shape it meets.
+        checks.append((not tf.executing_eagerly(), "an eager call"))
+    cell = layer.cell
+    checks += [
+        (not training, "training=True"),
+        (getattr(layer, "use_cudnn", "auto") is not False, "use_cudnn=False"),
+        (not layer.unroll, "unroll=True"),
+        (
+            layer.state_perturbation is None,
+            "a time-step probe (state_perturbation) is attached",
+        ),
+        # The gradient's recomputed forward pass runs outside Keras' autocast scope.
+        (
+            cell.compute_dtype == cell.variable_dtype,
+            f"mixed precision (dtype policy {cell.dtype_policy.name!r})",
+        ),
+    ]
+    return [reason for passed, reason in checks if not passed]
+
+
+def run_xla_loop(loop, inputs, initial_state, weights):
+    """Runs `loop(inputs, states)` compiled by XLA, with a gradient that is compiled too.
+
+    `tf.function(jit_compile=True)` alone cannot be differentiated from the
+    outside (the loop's saved tensors would cross the XLA boundary), so the
+    gradient recomputes the loop inside one compiled function.
+
+    Args:
+        loop: Returns `(last_output, outputs, states)` like `backend_rnn`.
+        inputs: The sequences.
+        initial_state: List of state tensors.
+        weights: The Keras variables `loop` reads.
+
+    Returns:
+        `(last_output, outputs, states)`.
+    """
+    import tensorflow as tf
+
+    read = [weight.value for weight in weights]
+
+    def flat_loop(inputs, *states):
+        last_output, outputs, new_states = loop(inputs, list(states))
+        return (last_output, outputs, *new_states)
+
+    forward = tf.function(flat_loop, jit_compile=True, autograph=False)
+
+    @tf.function(jit_compile=True, autograph=False)
+    def backward(inputs, states, upstream):
+        with tf.GradientTape() as tape:
+            tape.watch([inputs, *states])
+            results = flat_loop(inputs, *states)
+        return tape.gradient(results, [inputs, *states, *read], output_gradients=list(upstream))
+
+    @tf.custom_gradient
+    def compiled(inputs, *states):
+        def gradient(*upstream, variables=None):
+            grads = backward(inputs, list(states), list(upstream))
+            arguments = 1 + len(states)
+            by_variable = {id(v): g for v, g in zip(read, grads[arguments:], strict=True)}
+            return grads[:arguments], [by_variable.get(id(v)) for v in variables or []]
+
+        return forward(inputs, *states), gradient
+
+    last_output, outputs, *states = compiled(inputs, *initial_state)
+    return last_output, outputs, states

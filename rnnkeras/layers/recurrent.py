@@ -12,7 +12,7 @@ import keras
 from keras import ops, regularizers, tree
 
 from rnnkeras.layers.cell import check_float_dtype, check_units
-from rnnkeras.layers.fused import fused_kernel_blockers, run_fused
+from rnnkeras.layers.fused import fused_kernel_blockers, run_fused, run_xla_loop, xla_loop_blockers
 from rnnkeras.layers.keras_internals import backend_rnn
 
 
@@ -192,9 +192,8 @@ class RecurrentLayer(keras.layers.RNN):
         perturbation = self._checked_perturbation(sequences)
 
         # The input projection is computed inside the step, as Keras does:
-        # projecting all steps before the loop measured slower on CPU (the
-        # wide projected sequence costs more to stage than the small per-step
-        # products it saves; see bench/layers.py and the README).
+        # projecting all steps before the loop measured slower on CPU, in the
+        # plain loop and in the XLA-compiled one alike (see the README).
         def step(step_inputs, states):
             if perturbation is None:
                 return cell.step(cell.project_inputs(step_inputs), list(states), recurrent_mask)
@@ -206,17 +205,23 @@ class RecurrentLayer(keras.layers.RNN):
             return output, [output, *new_states[1:]]
 
         inputs = self._dropped_inputs(sequences, training)
-        return backend_rnn(
-            step,
-            inputs if perturbation is None else (inputs, perturbation),
-            list(initial_state),
-            go_backwards=self.go_backwards,
-            mask=mask,
-            unroll=self.unroll,
-            input_length=sequences.shape[1],
-            zero_output_for_mask=self.zero_output_for_mask,
-            return_all_outputs=self.return_sequences,
-        )
+
+        def loop(inputs, states):
+            return backend_rnn(
+                step,
+                inputs if perturbation is None else (inputs, perturbation),
+                states,
+                go_backwards=self.go_backwards,
+                mask=mask,
+                unroll=self.unroll,
+                input_length=sequences.shape[1],
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_all_outputs=self.return_sequences,
+            )
+
+        if xla_loop_blockers(self, training):
+            return loop(inputs, list(initial_state))
+        return run_xla_loop(loop, inputs, list(initial_state), cell.weights)
 
     def _checked_perturbation(self, sequences):
         perturbation = self.state_perturbation
