@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from rnnkeras.stages import keras_backend, paths, train
-from tests.pipeline.conftest import classification_params
+from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]
 OTHER_BACKEND = "jax" if keras.backend.backend() != "jax" else "torch"
@@ -171,3 +171,11 @@ def test_the_mlflow_project_trains_on_torch_and_serves_on_tensorflow(tmp_path, t
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     check_run(root / "mlproject" / "runs" / run_id, "torch")
+
+
+@pytest.mark.parametrize("entry", ["main", "train"])
+def test_the_mlflow_project_takes_the_backend_as_a_parameter(entry):
+    """`mlflow run mlproject -P backend=jax` sets `train.backend`."""
+    params = load_params(REPO / "params.yaml")
+    overrides = rendered_overrides(entry, {"backend": "jax"})
+    assert mlflow_project.apply_overrides(params, overrides)["train"]["backend"] == "jax"
