@@ -10,7 +10,7 @@ EXTRAS ?= mlops,edge,jax,torch,dev
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install install-gpu run baseline test test-fast lint bench serve clean
