@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
-# tests/pipeline and tests/tracking still import `classification_params` from
-# tests/pipeline/conftest.py; they join this list once it moves to a helper module.
-FOLDERS = ["callbacks", "conformance", "docs", "export", "layers"]
+FOLDERS = ["callbacks", "conformance", "docs", "export", "layers", "pipeline", "tracking"]
 MODULES = sorted(path for folder in FOLDERS for path in (TESTS / folder).glob("*.py"))
 
 

@@ -1,4 +1,7 @@
-"""Tiny real and synthetic sequence tables, and pipeline parameters that train in seconds."""
+"""Tiny real and synthetic sequence tables, and an empty project folder with its own MLflow store.
+
+The parameters that train on them in seconds are in `tiny_params.py`.
+"""
 
 import shutil
 
@@ -7,8 +10,6 @@ import pandas as pd
 import pytest
 
 from rnnkeras.data import BUNDLED_DIR
-
-FEATURES = [f"lpc_{i:02d}" for i in range(1, 13)]
 
 
 @pytest.fixture(scope="session")
@@ -43,76 +44,6 @@ def tiny_series_csv(tmp_path):
     path = tmp_path / "series.csv"
     table.to_csv(path, index=False)
     return path
-
-
-def classification_params(csv_path, **train):
-    return {
-        "prepare": {
-            "dataset": "csv",
-            "csv": {
-                "path": str(csv_path),
-                "task": "classification",
-                "sequence_column": "sequence_id",
-                "time_column": "time_step",
-                "feature_columns": FEATURES,
-                "label_column": "label",
-                "split_column": "split",
-                "value_range": [-5.0, 5.0],
-                "sequence_length": [7, 29],
-                "min_rows": 50,
-                "labels": [str(i) for i in range(1, 10)],
-                "missing": "error",
-            },
-            "val_fraction": 0.25,
-            "test_fraction": 0.2,
-            "seed": 0,
-        },
-        "validate": {"max_examples": 3},
-        "train": {
-            "backend": "tensorflow",
-            "cell": "gru",
-            "bidirectional": False,
-            "depth": 1,
-            "residual": False,
-            "units": 8,
-            "dropout": 0.0,
-            "clipping": "autoclip",
-            "autoclip_percentile": 10,
-            "clip_threshold": 1.0,
-            "epochs": 2,
-            "batch_size": 16,
-            "learning_rate": 0.01,
-            "seed": 1,
-            "gradient_flow_every": 2,
-            **train,
-        },
-        "evaluate": {},
-        "export": {"quantize": ["none"]},
-        "mlflow": {"experiment": "tests", "registered_model": "tests", "alias": "champion"},
-    }
-
-
-def forecasting_params(csv_path, **train):
-    params = classification_params(csv_path, **train)
-    params["prepare"].update(
-        csv={
-            "path": str(csv_path),
-            "task": "forecasting",
-            "sequence_column": None,
-            "time_column": "week",
-            "feature_columns": ["ppm"],
-            "target_column": "ppm",
-            "value_range": [250.0, 400.0],
-            "sequence_length": [100, 1000],
-            "min_rows": 100,
-            "missing": "interpolate",
-        },
-        window=12,
-        horizon=3,
-        val_fraction=0.2,
-        test_fraction=0.2,
-    )
-    return params
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import yaml
 from rnnkeras import mlflow_project
 from rnnkeras.params import load_params
 from rnnkeras.stages import keras_backend, paths, train
-from tests.pipeline.conftest import classification_params
+from tests.pipeline.tiny_params import classification_params
 from tests.tracking.test_mlproject import rendered_overrides
 
 REPO = Path(__file__).resolve().parents[2]

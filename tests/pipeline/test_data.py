@@ -14,7 +14,7 @@ from rnnkeras.data import (
     spec_from_params,
     table_to_arrays,
 )
-from tests.pipeline.conftest import classification_params, forecasting_params
+from tests.pipeline.tiny_params import classification_params, forecasting_params
 
 
 def test_bundled_co2_is_the_weekly_mauna_loa_record_with_its_real_gaps():

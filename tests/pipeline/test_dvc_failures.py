@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.pipeline.conftest import classification_params
 from tests.pipeline.test_dvc_pipeline import environment, git, project_copy
+from tests.pipeline.tiny_params import classification_params
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.pipeline.conftest import classification_params
+from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import yaml
 
 from rnnkeras import training
 from rnnkeras.stages import outputs, paths, prepare, train, validate
-from tests.pipeline.conftest import classification_params
+from tests.pipeline.tiny_params import classification_params
 
 TRAIN_OUTPUTS = (paths.MODEL, paths.MLFLOW_RUN, paths.HISTORY, paths.HISTORY_PLOT)
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from rnnkeras.stages import paths, prepare, validate
-from tests.pipeline.conftest import classification_params
+from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]
 

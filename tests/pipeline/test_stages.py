@@ -9,7 +9,7 @@ import pytest
 
 from rnnkeras.data import load_arrays, load_meta
 from rnnkeras.stages import evaluate, paths, prepare, train, validate
-from tests.pipeline.conftest import classification_params, forecasting_params
+from tests.pipeline.tiny_params import classification_params, forecasting_params
 
 
 def run_until_train(params, root):

@@ -9,7 +9,7 @@ import pytest
 from rnnkeras.data import prepare_table, spec_from_params, table_to_arrays
 from rnnkeras.data.number_format import FEATURE_MAX
 from rnnkeras.validation import summarize, validate_table
-from tests.pipeline.conftest import classification_params, forecasting_params
+from tests.pipeline.tiny_params import classification_params, forecasting_params
 
 
 def check(csv_path, params=None, corrupt=None):

@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from rnnkeras.data import BUNDLED_DIR
-from tests.pipeline.conftest import classification_params
 from tests.pipeline.test_dvc_pipeline import dvc, git, project_copy
+from tests.pipeline.tiny_params import classification_params
 
 pytestmark = pytest.mark.slow
 

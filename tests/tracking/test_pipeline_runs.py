@@ -15,7 +15,7 @@ import yaml
 
 from rnnkeras.data import BUNDLED_DIR
 from rnnkeras.stages import evaluate, export, paths, prepare, validate
-from tests.pipeline.conftest import classification_params
+from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 40
