@@ -152,9 +152,11 @@ class GRU(RecurrentLayer):
     On a GPU, with the cuDNN-compatible configuration (`tanh`, `sigmoid`,
     `reset_after=True`, a bias, no recurrent dropout, no `unroll`, and no mask
     except a right-padded one on TensorFlow), it runs the same fused kernel as
-    the Keras built-in; everywhere else it runs rnnkeras' own loop.
-    `rnnkeras.layers.fused.fused_kernel_blockers` makes that decision and says
-    why a layer cannot use the kernel.
+    the Keras built-in; everywhere else it runs rnnkeras' own loop, which on
+    TensorFlow runs compiled by XLA for inference inside a compiled function
+    (`predict`, a `tf.function`). `rnnkeras.layers.fused` makes both decisions
+    (`fused_kernel_blockers`, `xla_loop_blockers`) and lists why a path does not
+    apply.
 
     Args:
         units: Positive integer, the size of the state `h` and of the output.
@@ -207,7 +209,8 @@ class GRU(RecurrentLayer):
             paper's variant, bias `(3 * units,)`). Default: `True`.
         use_cudnn: `"auto"` runs the fused kernel whenever it can, `True`
             requires it (a call that cannot use it raises), `False` never uses
-            it. Default: `"auto"`.
+            it and keeps the loop out of XLA too (the plain loop, which export
+            asks for). Default: `"auto"`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
             `dtype` policy must be floating-point.
 

@@ -91,7 +91,9 @@ class SimpleRNN(RecurrentLayer):
     "Finding Structure in Time"). It takes the same arguments as the Keras layer
     and keeps the same weights (`kernel (features, units)`, `recurrent_kernel
     (units, units)`, `bias (units,)`), so a model, a config or weights move
-    between the two unchanged.
+    between the two unchanged. On TensorFlow, inference inside a compiled
+    function (`predict`, a `tf.function`) runs the loop compiled by XLA
+    (`rnnkeras.layers.fused.xla_loop_blockers` decides).
 
     Args:
         units: Positive integer, the size of the state `h` and of the output.
