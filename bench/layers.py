@@ -21,6 +21,7 @@ XLA-compiled inference loop switched off, the lever's own measure).
 
 import argparse
 import contextlib
+import logging
 import os
 import statistics
 import sys
@@ -45,6 +46,13 @@ def parse_arguments():
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--quick", action="store_true", help="3 rounds of 1 call")
     parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="PyTorch's intra-op threads (default: its own); on a busy machine its OpenMP "
+        "threads wait for each other at every step, and 1 keeps its figures meaningful",
+    )
+    parser.add_argument(
         "--plain-loop",
         action="store_true",
         help="also measure rnnkeras with its XLA-compiled loop switched off",
@@ -56,6 +64,9 @@ ARGS = parse_arguments()
 # The backend is fixed when Keras is first imported.
 os.environ["KERAS_BACKEND"] = ARGS.backend
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Batch 64 and batch 1 are two input shapes, so `predict_on_batch` traces twice,
+# which TensorFlow reports as a retracing warning; it is expected here.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -145,6 +156,8 @@ def paired_ratio(samples, mode, name, reference):
 
 def main() -> None:
     rounds, calls = (3, 1) if ARGS.quick else (ARGS.rounds, ARGS.calls)
+    if ARGS.torch_threads:
+        torch.set_num_threads(ARGS.torch_threads)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((ARGS.batch, ARGS.steps, ARGS.features), dtype=np.float32)
     y = rng.standard_normal((ARGS.batch, 1), dtype=np.float32)
