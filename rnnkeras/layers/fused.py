@@ -138,7 +138,8 @@ def xla_loop_blockers(layer, training: bool) -> list[str]:
         Human-readable reasons, e.g. `["training=True"]`.
     """
     backend = keras.backend.backend()
-    checks = [(backend == "tensorflow", f"backend {backend!r} (JAX compiles the whole step)")]
+    # JAX already compiles the whole step by default; PyTorch has no XLA.
+    checks = [(backend == "tensorflow", f"backend {backend!r} (the XLA loop is TensorFlow's)")]
     if backend == "tensorflow":
         import tensorflow as tf
 
