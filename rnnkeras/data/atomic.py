@@ -35,19 +35,32 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp{suffix}"
     try:
         yield tmp
-        if tmp.is_dir() and path.exists():
-            old = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.old"
-            os.replace(path, old)
-            os.replace(tmp, path)
-            _remove(old)
-        else:
-            os.replace(tmp, path)
+        replace_path(tmp, path)
     finally:
-        _remove(tmp)
+        remove_path(tmp)
 
 
-def _remove(path: Path) -> None:
+def replace_path(source: Path, target: Path) -> None:
+    """Moves `source` (a file or folder) to `target`, replacing what is there.
+
+    Args:
+        source: the new file or folder, on the same file system as `target`.
+        target: where it goes; its parent folders are created.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir() and target.exists():
+        # A folder cannot be renamed over a non-empty one: swap, then drop the old one.
+        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+        os.replace(target, old)
+        os.replace(source, target)
+        remove_path(old)
+    else:
+        os.replace(source, target)
+
+
+def remove_path(path: Path) -> None:
+    """Deletes a file, link or folder; a missing one is no error."""
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

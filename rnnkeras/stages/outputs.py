@@ -7,13 +7,12 @@ cache (it refuses to overwrite files it has not cached).
 """
 
 import contextlib
-import os
 import re
-import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from rnnkeras.data.atomic import remove_path, replace_path
 from rnnkeras.stages import paths
 
 STAGING = ".rnnkeras-stage"
@@ -52,9 +51,9 @@ def staged_outputs(root: str | Path, outputs: Iterable[str | Path]) -> Iterator[
         yield places
         for path, place in places.items():
             if place.exists():
-                _move(place, root / path)
+                replace_path(place, root / path)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_path(staging)
 
 
 def remove_leftovers(root: str | Path) -> list[Path]:
@@ -74,25 +73,6 @@ def remove_leftovers(root: str | Path) -> list[Path]:
     for folder in sorted(f for f in folders if f.is_dir()):
         for entry in folder.iterdir():
             if LEFTOVER.match(entry.name):
-                _remove(entry)
+                remove_path(entry)
                 removed.append(entry)
     return removed
-
-
-def _move(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if source.is_dir() and target.exists():
-        # A folder cannot be renamed over a non-empty one: swap, then drop the old one.
-        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
-        os.replace(target, old)
-        os.replace(source, target)
-        _remove(old)
-    else:
-        os.replace(source, target)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
