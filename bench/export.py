@@ -8,7 +8,7 @@ unrolled loop, and the full-int8 file — and times one batch-1 call of each in
 ``tf.function``) and a PyTorch eager twin with the same weights (one thread).
 A second table does the same for a masked LSTM classifier at the pipeline's
 shape (29 steps, 12 features, 64 units, right-padded sequences), where the
-fused op needs the length handling of ``rnnkeras.export.fused_lstm``.
+fused op needs the length handling of ``rnnkeras.export.tflite_lstm_op``.
 
 Candidates are timed round after round, interleaved, so machine load affects
 them alike; each figure is the median over rounds of the per-round median.

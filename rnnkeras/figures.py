@@ -27,7 +27,7 @@ def pyplot():
 
 def save_png(figure, path: str | Path, dpi: int = 100) -> Path:
     """Lays out, writes (atomically, see ``atomic_path``) and closes ``figure``; returns the path."""
-    from rnnkeras.data.atomic import atomic_path
+    from rnnkeras.atomic_files import atomic_path
 
     figure.tight_layout()
     with atomic_path(path) as tmp:

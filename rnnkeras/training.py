@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from rnnkeras.data.atomic import atomic_path
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.figures import pyplot, save_png
 from rnnkeras.tracking.recording import require_active_run, scalar
 

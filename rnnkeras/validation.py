@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.data import number_format
 from rnnkeras.data import spec as spec_lib
-from rnnkeras.data.atomic import atomic_path
 
 # Columns derived from the table for the per-sequence checks, with what they mean to a user.
 DERIVED = {

@@ -11,14 +11,12 @@ from rnnkeras.data.arrays import (
     save_arrays,
     table_to_arrays,
 )
-from rnnkeras.data.atomic import atomic_path
 from rnnkeras.data.spec import BUNDLED_DIR, DatasetSpec, bundled_spec, spec_from_params
 from rnnkeras.data.table import prepare_table, read_source, write_table
 
 __all__ = [
     "BUNDLED_DIR",
     "DatasetSpec",
-    "atomic_path",
     "bundled_spec",
     "load_arrays",
     "load_meta",

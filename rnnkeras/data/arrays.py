@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.data import spec as spec_lib
-from rnnkeras.data.atomic import atomic_path
 from rnnkeras.data.number_format import (
     FEATURE_MAX,
     INTEGER_PATTERN,

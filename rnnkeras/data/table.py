@@ -186,7 +186,7 @@ def write_table(table, path: str | Path) -> None:
     >>> path.read_text()
     'a\\n1\\n'
     """
-    from rnnkeras.data.atomic import atomic_path
+    from rnnkeras.atomic_files import atomic_path
 
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

@@ -3,7 +3,7 @@
 Three forms run on a plain TFLite runtime (builtin ops only):
 
 - ``"fused"``: an LSTM becomes one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op
-  (``rnnkeras.export.fused_lstm``);
+  (``rnnkeras.export.tflite_lstm_op``);
 - ``"while"``: the layer's own loop, a builtin ``WHILE`` op once the batch and
   time axes are fixed;
 - ``"unrolled"``: the layer's own loop with ``unroll=True``, one copy of the
@@ -33,8 +33,8 @@ from collections.abc import Iterator
 
 import keras
 
-from rnnkeras.export.fused_lstm import fused_lstm_call, fusion_blockers
 from rnnkeras.export.support import is_lstm, recurrent_layers
+from rnnkeras.export.tflite_lstm_op import fused_lstm_call, fusion_blockers
 
 FUSE_LSTM = ("never", "when_possible", "always")
 LOOPS = ("own", "while", "unrolled")

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from rnnkeras.data.atomic import atomic_path
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.export.flatbuffer import custom_operators, gpu_compatibility
 from rnnkeras.export.latency import keras_latency_ms, saved_model_latency_ms, torch_latency_ms
 from rnnkeras.export.parity import compare, infer_task, thresholds

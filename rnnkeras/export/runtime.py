@@ -8,7 +8,7 @@ and dequantizes the int8 inputs and outputs of full-integer files.
 ``TFLiteModel`` never calls ``reset_all_variables()``, as Android, iOS and
 microcontroller code usually does not: every file ``export_tflite`` writes
 gives the same output for the same input on every invoke (a fused LSTM's state
-tensors are rewritten by the graph itself, ``rnnkeras.export.fused_lstm``), and
+tensors are rewritten by the graph itself, ``rnnkeras.export.tflite_lstm_op``), and
 ``invoke_stability`` checks it on the plain interpreter and the signature runner.
 
 Example:

@@ -6,7 +6,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from rnnkeras.data.atomic import atomic_path
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.export.forms import LayerForm, traced_forms
 from rnnkeras.export.precision import float32_model
 from rnnkeras.export.support import check_exportable, input_names

@@ -5,7 +5,7 @@ converter fails on ``TensorListReserve``, and with Select TF ops the file needs 
 Flex delegate that ``ai_edge_litert`` and microcontrollers do not have. Fixing
 the batch and time axes turns each layer's loop into a builtin ``WHILE``, and
 an LSTM can become the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` builtin
-(``rnnkeras.export.fused_lstm``), which only fuses when converted through a
+(``rnnkeras.export.tflite_lstm_op``), which only fuses when converted through a
 SavedModel — so every export goes through one, in a scratch folder.
 """
 
@@ -18,18 +18,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnkeras.data.atomic import atomic_path
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.export.flatbuffer import (
     custom_operators,
     operator_counts,
     state_carried_between_invokes,
 )
 from rnnkeras.export.forms import LayerForm
-from rnnkeras.export.fused_lstm import FUSED_OP, without_cell_clip
 from rnnkeras.export.quantization import checked_mode, configure, representative_samples
 from rnnkeras.export.saved_model import save_serving_module, serving_module
 from rnnkeras.export.support import check_exportable, input_names, input_specs
 from rnnkeras.export.tensorflow_process import runs_on_tensorflow
+from rnnkeras.export.tflite_lstm_op import FUSED_OP, without_cell_clip
 
 FORMS = ("auto", "fused", "while", "unrolled")
 """``export_tflite(form=...)``:

@@ -154,7 +154,7 @@ class GRU(RecurrentLayer):
     except a right-padded one on TensorFlow), it runs the same fused kernel as
     the Keras built-in; everywhere else it runs rnnkeras' own loop, which on
     TensorFlow runs compiled by XLA for inference inside a compiled function
-    (`predict`, a `tf.function`). `rnnkeras.layers.fused` makes both decisions
+    (`predict`, a `tf.function`). `rnnkeras.layers.kernel_dispatch` makes both decisions
     (`fused_kernel_blockers`, `xla_loop_blockers`) and lists why a path does not
     apply.
 

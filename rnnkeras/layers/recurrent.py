@@ -3,7 +3,7 @@
 It extends `keras.layers.RNN` (which already owns states, `stateful`,
 `initial_state`, masks and `return_state`) with:
 
-- the fused-kernel (cuDNN) dispatch of `rnnkeras.layers.fused`;
+- the fused-kernel (cuDNN) dispatch of `rnnkeras.layers.kernel_dispatch`;
 - a time-step probe, `state_perturbation`, used by the gradient-flow monitor;
 - errors that name the layer for malformed inputs and initial states.
 """
@@ -12,8 +12,13 @@ import keras
 from keras import ops, regularizers, tree
 
 from rnnkeras.layers.cell import check_float_dtype, check_units
-from rnnkeras.layers.fused import fused_kernel_blockers, run_fused, run_xla_loop, xla_loop_blockers
 from rnnkeras.layers.keras_internals import backend_rnn
+from rnnkeras.layers.kernel_dispatch import (
+    fused_kernel_blockers,
+    run_fused,
+    run_xla_loop,
+    xla_loop_blockers,
+)
 
 
 def cell_property(name: str) -> property:

@@ -93,7 +93,7 @@ class SimpleRNN(RecurrentLayer):
     (units, units)`, `bias (units,)`), so a model, a config or weights move
     between the two unchanged. On TensorFlow, inference inside a compiled
     function (`predict`, a `tf.function`) runs the loop compiled by XLA
-    (`rnnkeras.layers.fused.xla_loop_blockers` decides).
+    (`rnnkeras.layers.kernel_dispatch.xla_loop_blockers` decides).
 
     Args:
         units: Positive integer, the size of the state `h` and of the output.

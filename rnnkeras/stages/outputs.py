@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rnnkeras.data.atomic import remove_path, replace_path
+from rnnkeras.atomic_files import remove_path, replace_path
 from rnnkeras.stages import paths
 
 STAGING = ".rnnkeras-stage"
-# Names of the temporary files of `staged_outputs` and `rnnkeras.data.atomic_path`
+# Names of the temporary files of `staged_outputs` and `rnnkeras.atomic_files.atomic_path`
 # (`.<name>.<8 hex digits>.tmp<suffix>`, `.<name>.<8 hex digits>.old`).
 LEFTOVER = re.compile(r"^\..+\.[0-9a-f]{8}\.(tmp.*|old)$")
 

@@ -29,7 +29,7 @@ SUBSTITUTED = [
 EXCEPTIONS = {
     "bidirectional_test.py::SimpleRNNTest::test_fused_lstm_eligibility": (
         "calls the Keras-private `Bidirectional._can_attempt_fused_lstm`; rnnkeras runs "
-        "each direction through its own fused kernel (`rnnkeras.layers.fused`) instead "
+        "each direction through its own fused kernel (`rnnkeras.layers.kernel_dispatch`) instead "
         "of one bidirectional kernel"
     ),
     "bidirectional_test.py::SimpleRNNTest::test_fused_gru_eligibility": (

@@ -25,7 +25,7 @@ BACKEND_AGNOSTIC = [
     "test_cells_in_keras_rnn.py",
     "test_docstrings.py",
     "test_dtype_policies.py",
-    "test_fused_dispatch.py",
+    "test_kernel_dispatch.py",
     "test_keras_parity.py",
     "test_layer_contract.py",
     "test_layer_dropout.py",
@@ -42,7 +42,7 @@ MODULES = {
     "torch": BACKEND_AGNOSTIC,
     "jax": [
         "test_dtype_policies.py",
-        "test_fused_dispatch.py",
+        "test_kernel_dispatch.py",
         "test_keras_parity.py",
         "test_layer_errors.py",
     ],

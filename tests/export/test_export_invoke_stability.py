@@ -13,10 +13,10 @@ import pytest
 import tensorflow as tf
 
 from rnnkeras import layers as rl
-from rnnkeras.export import TFLiteModel, export_tflite, fused_lstm, tflite, write_export_report
+from rnnkeras.export import TFLiteModel, export_tflite, tflite, tflite_lstm_op, write_export_report
 from rnnkeras.export.flatbuffer import state_carried_between_invokes
-from rnnkeras.export.fused_lstm import lstm_interface_function
 from rnnkeras.export.runtime import interpreter_class
+from rnnkeras.export.tflite_lstm_op import lstm_interface_function
 from tests.export import export_models
 
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
@@ -159,7 +159,7 @@ def test_detector_finds_a_state_carried_between_invokes(tmp_path):
 @pytest.fixture
 def constant_states(monkeypatch):
     """The export as it was: the fused op's initial states are constants, loaded once."""
-    monkeypatch.setattr(fused_lstm, "_written_each_call", lambda state, sequences, salt: state)
+    monkeypatch.setattr(tflite_lstm_op, "_written_each_call", lambda state, sequences, salt: state)
 
 
 def test_export_refuses_a_file_that_carries_state(tmp_path, constant_states):

@@ -1,6 +1,6 @@
 """`serving_module`, the one SavedModel builder: no cuDNN kernel in the graph, even with a GPU visible.
 
-A GPU is simulated by telling both our dispatch (`rnnkeras.layers.fused.gpu_available`)
+A GPU is simulated by telling both our dispatch (`rnnkeras.layers.kernel_dispatch.gpu_available`)
 and the Keras TensorFlow backend (`_is_gpu_available`) that one is there: tracing
 then records real `CudnnRNN*` ops on this CPU machine, as it would on a GPU.
 """
@@ -15,7 +15,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from rnnkeras import layers as rl
 from rnnkeras.export.saved_model import SIGNATURE, save_serving_module, serving_module
-from rnnkeras.layers import fused
+from rnnkeras.layers import kernel_dispatch
 
 # The module, not the `rnn` function that `keras.src.backend.tensorflow` re-exports under its name.
 keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
@@ -23,7 +23,7 @@ keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
 
 @pytest.fixture
 def visible_gpu(monkeypatch):
-    monkeypatch.setattr(fused, "gpu_available", lambda: True)
+    monkeypatch.setattr(kernel_dispatch, "gpu_available", lambda: True)
     monkeypatch.setattr(keras_tf_rnn, "_is_gpu_available", lambda: True)
 
 

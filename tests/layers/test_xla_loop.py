@@ -1,6 +1,6 @@
 """The XLA-compiled inference loop on TensorFlow (issue 11, speed).
 
-`rnnkeras.layers.fused.xla_loop_blockers` decides, next to the cuDNN decision,
+`rnnkeras.layers.kernel_dispatch.xla_loop_blockers` decides, next to the cuDNN decision,
 when a layer's loop runs compiled by XLA: inference inside a compiled function
 (`predict`, `predict_on_batch`, a `tf.function`), never eagerly, in training,
 with `use_cudnn=False` (how export asks for the plain loop), `unroll`, the
@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from rnnkeras import layers as rl
-from rnnkeras.layers import fused, recurrent
+from rnnkeras.layers import kernel_dispatch, recurrent
 from tests.layers.harness import BATCH, FEATURES, TIMESTEPS, UNITS
 
 KINDS = ["SimpleRNN", "LSTM", "GRU"]
@@ -46,7 +46,7 @@ def blockers_in_graph(layer, training=False):
 
     @tf.function
     def ask():
-        answer.extend(fused.xla_loop_blockers(layer, training))
+        answer.extend(kernel_dispatch.xla_loop_blockers(layer, training))
         return tf.constant(0)
 
     ask()
@@ -77,7 +77,7 @@ def test_use_cudnn_false_keeps_the_plain_loop(name):
 
 
 def test_eager_call_probe_and_mixed_precision_block_it():
-    assert fused.xla_loop_blockers(rl.LSTM(4), training=False) == ["an eager call"]
+    assert kernel_dispatch.xla_loop_blockers(rl.LSTM(4), training=False) == ["an eager call"]
     probed = rl.GRU(4)
     probed.state_perturbation = keras.ops.zeros((2, 5, 4))
     assert "state_perturbation" in " ".join(blockers_in_graph(probed))

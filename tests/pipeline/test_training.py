@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from rnnkeras.atomic_files import atomic_path
 from rnnkeras.callbacks import AutoClip, GradientClipping
-from rnnkeras.data import atomic_path
 from rnnkeras.models import build_classifier
 from rnnkeras.seeding import seed_everything
 from rnnkeras.training import clipping_callback, compile_model, fit_resumable, read_resumable

@@ -17,7 +17,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from rnnkeras import layers as rl
 from rnnkeras import tracking
-from rnnkeras.layers import fused
+from rnnkeras.layers import kernel_dispatch
 
 # The module, not the `rnn` function that `keras.src.backend.tensorflow` re-exports under its name.
 keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
@@ -78,7 +78,7 @@ def test_logged_graph_has_no_cudnn_kernel_with_a_gpu_visible(store, tmp_path, mo
     expected = model.predict(x, verbose=0)
 
     # A GPU for both our dispatch and Keras' own: tracing now records cuDNN kernels.
-    monkeypatch.setattr(fused, "gpu_available", lambda: True)
+    monkeypatch.setattr(kernel_dispatch, "gpu_available", lambda: True)
     monkeypatch.setattr(keras_tf_rnn, "_is_gpu_available", lambda: True)
     plain = tf.function(model).get_concrete_function(tf.TensorSpec((None, 6, 3))).graph
     assert cudnn_operations([plain.as_graph_def()])

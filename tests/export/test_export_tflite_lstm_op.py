@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rnnkeras import layers as rl
-from rnnkeras.export.fused_lstm import fused_lstm_call, fusion_blockers, lstm_interface_function
+from rnnkeras.export.tflite_lstm_op import fused_lstm_call, fusion_blockers, lstm_interface_function
 from tests.export import export_models
 
 

@@ -1,4 +1,4 @@
-"""The one place that decides how a layer runs: fused kernel, XLA loop or plain loop.
+"""The one place that decides how a layer runs: fused (cuDNN) kernel, XLA loop or plain loop.
 
 Our `LSTM` and `GRU` keep the Keras weight layout, so on a GPU they can hand
 their weights to the same fused (cuDNN) kernels the Keras built-ins use, which

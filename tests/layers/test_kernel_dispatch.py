@@ -1,6 +1,6 @@
 """The fused (cuDNN) path decision, tested on CPU under the current Keras backend.
 
-`rnnkeras.layers.fused.fused_kernel_blockers` is the one place that decides;
+`rnnkeras.layers.kernel_dispatch.fused_kernel_blockers` is the one place that decides;
 `gpu_available` is its seam for "is there a GPU", replaced here to simulate one.
 `tests/conformance/test_layer_suites_per_backend.py` runs this module under
 TensorFlow, JAX and PyTorch.
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
-from rnnkeras.layers import fused, recurrent
+from rnnkeras.layers import kernel_dispatch, recurrent
 from tests.layers import harness
 
 X = harness.inputs(np.random.default_rng(3), batch=2, timesteps=5)
@@ -19,17 +19,22 @@ X = harness.inputs(np.random.default_rng(3), batch=2, timesteps=5)
 
 @pytest.fixture
 def with_gpu(monkeypatch):
-    monkeypatch.setattr(fused, "gpu_available", lambda: True)
+    monkeypatch.setattr(kernel_dispatch, "gpu_available", lambda: True)
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
 def test_cudnn_compatible_configuration_has_no_blockers(name, with_gpu):
-    assert fused.fused_kernel_blockers(getattr(rl, name)(4)) == []
+    assert kernel_dispatch.fused_kernel_blockers(getattr(rl, name)(4)) == []
     assert (
-        fused.fused_kernel_blockers(getattr(rl, name)(4, return_sequences=True, go_backwards=True))
+        kernel_dispatch.fused_kernel_blockers(
+            getattr(rl, name)(4, return_sequences=True, go_backwards=True)
+        )
         == []
     )
-    assert fused.fused_kernel_blockers(getattr(rl, name)(4, dropout=0.3, stateful=True)) == []
+    assert (
+        kernel_dispatch.fused_kernel_blockers(getattr(rl, name)(4, dropout=0.3, stateful=True))
+        == []
+    )
 
 
 BLOCKING = [
@@ -45,34 +50,34 @@ BLOCKING = [
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
 @pytest.mark.parametrize("kwargs, reason", BLOCKING, ids=[r for _, r in BLOCKING])
 def test_each_incompatible_option_blocks_the_fused_kernel(name, kwargs, reason, with_gpu):
-    blockers = fused.fused_kernel_blockers(getattr(rl, name)(4, **kwargs))
+    blockers = kernel_dispatch.fused_kernel_blockers(getattr(rl, name)(4, **kwargs))
     assert len(blockers) == 1, blockers
     assert reason in blockers[0]
 
 
 def test_gru_reset_before_blocks_the_fused_kernel(with_gpu):
-    blockers = fused.fused_kernel_blockers(rl.GRU(4, reset_after=False))
+    blockers = kernel_dispatch.fused_kernel_blockers(rl.GRU(4, reset_after=False))
     assert len(blockers) == 1 and "reset_after" in blockers[0], blockers
 
 
 def test_attached_time_step_probe_blocks_the_fused_kernel(with_gpu):
     layer = rl.LSTM(4)
     layer.state_perturbation = keras.ops.zeros((2, 5, 4))
-    blockers = fused.fused_kernel_blockers(layer)
+    blockers = kernel_dispatch.fused_kernel_blockers(layer)
     assert len(blockers) == 1 and "state_perturbation" in blockers[0], blockers
 
 
 def test_simple_rnn_never_takes_a_fused_kernel(with_gpu):
-    assert fused.fused_kernel_blockers(rl.SimpleRNN(4))
+    assert kernel_dispatch.fused_kernel_blockers(rl.SimpleRNN(4))
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
 def test_real_gpu_question_answers_on_every_backend(name):
     # Asked for real (no simulation), the question must answer, not raise; without
     # a GPU that answer is the only blocker of a cuDNN-compatible layer.
-    available = fused.gpu_available()
+    available = kernel_dispatch.gpu_available()
     assert isinstance(available, bool)
-    blockers = fused.fused_kernel_blockers(getattr(rl, name)(4))
+    blockers = kernel_dispatch.fused_kernel_blockers(getattr(rl, name)(4))
     if available:
         assert blockers == []
     else:
@@ -83,7 +88,7 @@ def test_real_gpu_question_answers_on_every_backend(name):
 def test_a_mask_blocks_the_fused_kernel_where_the_backend_kernel_takes_none(name, with_gpu):
     # Keras 3.15's JAX and PyTorch kernels raise on any mask; TensorFlow's takes
     # right-padded masks (`keras.src.backend.<name>.rnn`).
-    blockers = fused.fused_kernel_blockers(getattr(rl, name)(4), masked=True)
+    blockers = kernel_dispatch.fused_kernel_blockers(getattr(rl, name)(4), masked=True)
     if keras.backend.backend() == "tensorflow":
         assert blockers == []
     else:
@@ -130,7 +135,7 @@ def test_layer_follows_the_decision_and_falls_back_to_the_loop(
 ):
     spy = FusedSpy()
     monkeypatch.setattr(recurrent, "run_fused", spy)
-    monkeypatch.setattr(fused, "gpu_available", lambda: gpu)
+    monkeypatch.setattr(kernel_dispatch, "gpu_available", lambda: gpu)
     ours = rl.LSTM(4, return_sequences=True, return_state=True, **kwargs)
     builtin = keras.layers.LSTM(4, return_sequences=True, return_state=True, **kwargs)
     ours(X), builtin(X)
