@@ -151,8 +151,10 @@ class RecurrentCell(layers.Layer, DropoutRNNCell):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
+        # It multiplies h_{t-1}, the previous output (narrower than `units`
+        # in a projection LSTM).
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width),
+            shape=(self.output_size, width),
             name="recurrent_kernel",
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,

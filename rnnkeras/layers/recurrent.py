@@ -232,7 +232,7 @@ class RecurrentLayer(keras.layers.RNN):
         perturbation = self.state_perturbation
         if perturbation is None:
             return None
-        expected = (sequences.shape[0], sequences.shape[1], self.cell.units)
+        expected = (sequences.shape[0], sequences.shape[1], self.cell.output_size)
         received = tuple(perturbation.shape)
         if len(received) != 3 or not all(
             None in (got, want) or got == want for got, want in zip(received, expected, strict=True)
