@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from rnnkeras.layers.cell import check_float_dtype
+from rnnkeras.layers.cell import check_float_dtype, check_rate
 from rnnkeras.layers.recurrent import check_timesteps
 
 
@@ -106,13 +106,9 @@ class StackedRNN(keras.layers.Layer):
                     f"StackedRNN '{self.name}' expects recurrent layers (with "
                     f"`return_sequences`). Received: layers[{index}]={layer!r}"
                 )
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"StackedRNN '{self.name}' expects `dropout` in [0, 1). Received: dropout={dropout!r}"
-            )
         self.rnn_layers = list(layers)
         self.residual = residual
-        self.dropout = float(dropout)
+        self.dropout = check_rate(dropout, "dropout", f"StackedRNN '{self.name}'")
         self.return_sequences = return_sequences
         self.return_state = return_state
         for layer in self.rnn_layers[:-1]:

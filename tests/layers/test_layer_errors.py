@@ -135,6 +135,14 @@ def test_dropout_rate_must_lie_in_unit_interval(argument):
         rl.GRU(4, **{argument: 1.5})
 
 
+def test_stacked_rnn_dropout_is_checked_as_a_cell_rate_is():
+    with pytest.raises(ValueError) as error:
+        rl.StackedRNN([rl.GRU(4)], dropout=1.0, name="deep")
+    assert (
+        str(error.value) == "StackedRNN 'deep' expects `dropout` in [0, 1). Received: dropout=1.0"
+    )
+
+
 NON_FLOAT_DTYPES = ["string", "int32", "bool", "uint8", "complex64"]
 ALL_CLASSES = {
     **{name: lambda layer=name, **kw: getattr(rl, layer)(4, **kw) for name in LAYERS},
