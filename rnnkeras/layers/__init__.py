@@ -12,6 +12,9 @@ arguments, same weight layout) plus `StackedRNN`:
 
 from rnnkeras.layers.bidirectional import Bidirectional
 from rnnkeras.layers.gru import GRU, GRUCell
+from rnnkeras.layers.layer_norm_gru import LayerNormGRU, LayerNormGRUCell
+from rnnkeras.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
+from rnnkeras.layers.layer_norm_simple_rnn import LayerNormSimpleRNN, LayerNormSimpleRNNCell
 from rnnkeras.layers.lstm import LSTM, LSTMCell
 from rnnkeras.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from rnnkeras.layers.stacked import StackedRNN
@@ -22,6 +25,12 @@ __all__ = [
     "Bidirectional",
     "GRUCell",
     "LSTMCell",
+    "LayerNormGRU",
+    "LayerNormGRUCell",
+    "LayerNormLSTM",
+    "LayerNormLSTMCell",
+    "LayerNormSimpleRNN",
+    "LayerNormSimpleRNNCell",
     "SimpleRNN",
     "SimpleRNNCell",
     "StackedRNN",
