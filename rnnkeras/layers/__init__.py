@@ -11,7 +11,9 @@ arguments, same weight layout) plus `StackedRNN`:
 """
 
 from rnnkeras.layers.bidirectional import Bidirectional
+from rnnkeras.layers.esn import ESN, ESNCell
 from rnnkeras.layers.gru import GRU, GRUCell
+from rnnkeras.layers.indrnn import IndRNN, IndRNNCell
 from rnnkeras.layers.layer_norm_gru import LayerNormGRU, LayerNormGRUCell
 from rnnkeras.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from rnnkeras.layers.layer_norm_simple_rnn import LayerNormSimpleRNN, LayerNormSimpleRNNCell
@@ -20,10 +22,14 @@ from rnnkeras.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from rnnkeras.layers.stacked import StackedRNN
 
 __all__ = [
+    "ESN",
     "GRU",
     "LSTM",
     "Bidirectional",
+    "ESNCell",
     "GRUCell",
+    "IndRNN",
+    "IndRNNCell",
     "LSTMCell",
     "LayerNormGRU",
     "LayerNormGRUCell",
