@@ -29,6 +29,7 @@ import numpy as np
 from keras import ops, tree
 
 from rnnkeras.callbacks import backend_gradients
+from rnnkeras.layers import sublayers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,36 +77,18 @@ class ProbeResult:
     recurrent_grad_norms: dict
 
 
-def _is_recurrent(layer) -> bool:
-    return isinstance(layer, keras.layers.RNN) or hasattr(layer, "state_perturbation")
-
-
 def find_recurrent_layers(model: keras.Model) -> list[RecurrentTarget]:
-    """The recurrent layers of `model`, looking inside nested models,
-    `Bidirectional` wrappers (`forward_layer`, `backward_layer`) and
-    `StackedRNN` (`rnn_layers`)."""
-    found = []
-
-    def visit(layer, prefix, top_level):
-        name = f"{prefix}{layer.name}"
-        if _is_recurrent(layer):
-            found.append(
-                RecurrentTarget(name, layer, top_level, hasattr(layer, "state_perturbation"))
-            )
-            return
-        children = []
-        if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
-            children = [layer.forward_layer, layer.backward_layer]
-        elif hasattr(layer, "rnn_layers"):
-            children = list(layer.rnn_layers)
-        elif isinstance(layer, keras.Model):
-            children = list(layer.layers)
-        for child in children:
-            visit(child, f"{name}/", top_level)
-
-    for layer in model.layers:
-        visit(layer, "", layer.name)
-    return found
+    """The recurrent layers of `model`, looking inside nested models and containers
+    (`Bidirectional`, `StackedRNN`; see `rnnkeras.layers.sublayers`)."""
+    return [
+        RecurrentTarget(
+            name=path,
+            layer=layer,
+            top_level=path.split("/", 1)[0],
+            probed=hasattr(layer, "state_perturbation"),
+        )
+        for path, layer in sublayers.recurrent_layers(model)
+    ]
 
 
 def first_and_last_real_steps(real_steps, go_backwards: bool = False) -> tuple:

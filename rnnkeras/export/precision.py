@@ -29,7 +29,7 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 
-from rnnkeras.export.support import walk
+from rnnkeras.layers.sublayers import walk
 
 _HALF = ("float16", "bfloat16")
 

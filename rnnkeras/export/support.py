@@ -17,12 +17,16 @@ Example:
 [TensorShape([1, 12, 3])]
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
 
 from rnnkeras import layers as rnn_layers
+from rnnkeras.layers.sublayers import is_recurrent, walk
+
+# The export modules that name layers by path take the library's walk from here.
+from rnnkeras.layers.sublayers import recurrent_layers as recurrent_layers
 
 PLAIN_LAYERS = (
     "InputLayer",
@@ -79,44 +83,9 @@ def _plain_classes() -> tuple[type, ...]:
     )
 
 
-def is_recurrent(layer) -> bool:
-    """Whether ``layer`` runs a loop over time itself (ours and Keras' ``RNN`` subclasses)."""
-    return isinstance(layer, keras.layers.RNN)
-
-
 def is_lstm(layer) -> bool:
-    """Whether ``layer`` is an LSTM with the Keras weight layout (ours or the built-in)."""
+    """Whether `layer` is an LSTM with the Keras weight layout (ours or the built-in)."""
     return isinstance(layer, (rnn_layers.LSTM, keras.layers.LSTM))
-
-
-def children(layer) -> list:
-    """The layers a container runs: a model's layers, both directions, a stack's layers."""
-    if isinstance(layer, keras.Model):
-        return list(layer.layers)
-    if isinstance(layer, (rnn_layers.Bidirectional, keras.layers.Bidirectional)):
-        return [layer.forward_layer, layer.backward_layer]
-    if isinstance(layer, rnn_layers.StackedRNN):
-        return [*layer.rnn_layers, *layer.dropouts]
-    if isinstance(layer, keras.layers.TimeDistributed):
-        return [layer.layer]
-    return []
-
-
-def walk(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, keras.layers.Layer]]:
-    """Yields ``(path, layer)`` for every layer inside ``model``, containers first.
-
-    Paths join the names of the enclosing containers with ``/``, e.g.
-    ``"bidirectional/forward_lstm"``.
-    """
-    for layer in children(model):
-        path = f"{prefix}{layer.name}"
-        yield path, layer
-        yield from walk(layer, prefix=f"{path}/")
-
-
-def recurrent_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
-    """``(path, layer)`` of every layer that loops over time, in model order."""
-    return [(path, layer) for path, layer in walk(model) if is_recurrent(layer)]
 
 
 def check_exportable(model: keras.Model) -> None:

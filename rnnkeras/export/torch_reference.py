@@ -23,7 +23,7 @@ True
 
 import numpy as np
 
-from rnnkeras.export.support import children, is_recurrent
+from rnnkeras.layers.sublayers import children, is_recurrent
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "softmax")
 

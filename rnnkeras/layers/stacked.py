@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from rnnkeras.layers import sublayers
 from rnnkeras.layers.cell import check_float_dtype, check_rate
 from rnnkeras.layers.recurrent import check_timesteps
 
@@ -18,7 +19,7 @@ def _set_outputs(layer, return_sequences: bool, return_state: bool) -> None:
     layer.return_sequences = return_sequences
     layer.return_state = return_state
     if isinstance(layer, keras.layers.Bidirectional):
-        for direction in (layer.forward_layer, layer.backward_layer):
+        for direction in sublayers.children(layer):
             direction.return_sequences = return_sequences
             direction.return_state = return_state
             if getattr(direction, "zero_output_for_mask", None) is not None:
@@ -121,15 +122,12 @@ class StackedRNN(keras.layers.Layer):
         self.supports_masking = True
 
     def _state_counts(self):
-        counts = []
-        for layer in self.rnn_layers:
-            if hasattr(layer, "forward_layer"):
-                counts.append(
-                    len(layer.forward_layer.state_size) + len(layer.backward_layer.state_size)
-                )
-            else:
-                counts.append(len(layer.state_size))
-        return counts
+        """How many states each layer of the stack takes and returns (both directions of a
+        bidirectional one)."""
+        return [
+            sum(len(recurrent.state_size) for _, recurrent in sublayers.recurrent_layers(layer))
+            for layer in self.rnn_layers
+        ]
 
     def _has_residual(self, index: int) -> bool:
         layer = self.rnn_layers[index]
