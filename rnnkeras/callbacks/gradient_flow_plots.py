@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkeras.callbacks.gradient_flow import SMALLEST_NORM
+from rnnkeras.callbacks.gradient_ratios import SMALLEST_NORM
 from rnnkeras.figures import pyplot, save_png
 
 

@@ -1,24 +1,24 @@
 """Measures the gradients reaching a model's weights and, through time, the
 hidden states of its recurrent layers, on one fixed batch.
 
-The time-step part uses the ``state_perturbation`` hook of the rnnkeras
-recurrent layers: a zero tensor ``p`` of shape ``(batch, timesteps, units)`` is
-added to the hidden state produced at every step, so ``dL/dp[:, t]`` is the
-total gradient reaching ``h_t`` through backpropagation through time (the
-direct path from the output at ``t`` plus the recurrent path through
-``h_{t+1}, h_{t+2}, ...``), while the forward pass stays unchanged.
+The time-step part uses the `state_perturbation` hook of the rnnkeras
+recurrent layers: a zero tensor `p` of shape `(batch, timesteps, units)` is
+added to the hidden state produced at every step, so `dL/dp[:, t]` is the
+total gradient reaching `h_t` through backpropagation through time (the
+direct path from the output at `t` plus the recurrent path through
+`h_{t+1}, h_{t+2}, ...`), while the forward pass stays unchanged.
 
 When a layer's whole output sequence feeds the loss, that total mixes the
 gradient entering directly at each step with the gradient carried back
 through time, so the probe also isolates the recurrent path: the gradient
-``g`` that reaches the layer's last state, pulled back to every earlier
-state, ``g^T dh_last/dh_t``. Its decay over time is what vanishing and
+`g` that reaches the layer's last state, pulled back to every earlier
+state, `g^T dh_last/dh_t`. Its decay over time is what vanishing and
 exploding gradients are about.
 
 Masks are followed per sequence. A masked step carries the previous state
 over, so the perturbation there has no effect and its gradient is zero; each
 sequence's last state is the one after its last real step, and that is where
-the probe takes ``g`` for that sequence.
+the probe takes `g` for that sequence.
 """
 
 import contextlib
@@ -29,6 +29,7 @@ import numpy as np
 from keras import ops, tree
 
 from rnnkeras.callbacks import backend_gradients
+from rnnkeras.callbacks.gradient_ratios import first_and_last_real_steps
 from rnnkeras.layers import sublayers
 
 
@@ -38,10 +39,10 @@ class RecurrentTarget:
 
     Attributes:
         name: Path of layer names from the model's top level, e.g.
-            ``"bidirectional/forward_lstm"``.
+            `"bidirectional/forward_lstm"`.
         layer: The layer.
         top_level: Name of the model's top-level layer that contains it.
-        probed: Whether it has the ``state_perturbation`` hook (rnnkeras
+        probed: Whether it has the `state_perturbation` hook (rnnkeras
             layers) and so gets per-time-step gradient norms.
     """
 
@@ -58,16 +59,16 @@ class ProbeResult:
     Attributes:
         loss: The model's loss on the probe batch.
         weight_grad_norms: L2 norm of the gradient of each trainable weight, in
-            the order of ``GradientProbe.weights`` (the model's trainable weights
+            the order of `GradientProbe.weights` (the model's trainable weights
             when the probe was made).
         timestep_grad_norms: For each probed recurrent layer (by target name),
-            an array ``(batch, timesteps)``: ``||dL/dh_t||`` for each probe
-            sequence and every time step ``t`` in input order, the norm taken
+            an array `(batch, timesteps)`: `||dL/dh_t||` for each probe
+            sequence and every time step `t` in input order, the norm taken
             over the units. Zero at masked steps.
-        recurrent_grad_norms: Likewise, ``||g^T dh_last/dh_t||`` with ``g =
-            dL/dh_last``, ``h_last`` being the state after the sequence's last
+        recurrent_grad_norms: Likewise, `||g^T dh_last/dh_t||` with `g =
+            dL/dh_last`, `h_last` being the state after the sequence's last
             real step: only the gradient carried back from the last state.
-            Equal to ``timestep_grad_norms`` when the loss reads the last
+            Equal to `timestep_grad_norms` when the loss reads the last
             state only.
     """
 
@@ -89,36 +90,6 @@ def find_recurrent_layers(model: keras.Model) -> list[RecurrentTarget]:
         )
         for path, layer in sublayers.recurrent_layers(model)
     ]
-
-
-def first_and_last_real_steps(real_steps, go_backwards: bool = False) -> tuple:
-    """Input-order indices of each sequence's first and last real step, "first"
-    and "last" in the order the layer reads the sequence.
-
-    Args:
-        real_steps: Boolean array ``(batch, timesteps)``, True where the step is
-            real (the layer's mask). A sequence without real steps gets the
-            bounds of an unmasked one.
-        go_backwards: Whether the layer reads the sequence backwards.
-
-    Returns:
-        Two integer arrays ``(batch,)``: first and last.
-
-    Example:
-
-    >>> import numpy as np
-    >>> real = np.array([[True, True, True, False], [True, True, False, False]])
-    >>> [a.tolist() for a in first_and_last_real_steps(real)]
-    [[0, 0], [2, 1]]
-    >>> [a.tolist() for a in first_and_last_real_steps(real, go_backwards=True)]
-    [[2, 1], [0, 0]]
-    """
-    real = np.asarray(real_steps, dtype=bool)
-    steps = real.shape[1]
-    any_real = real.any(axis=1)
-    lowest = np.where(any_real, real.argmax(axis=1), 0)
-    highest = np.where(any_real, steps - 1 - real[:, ::-1].argmax(axis=1), steps - 1)
-    return (highest, lowest) if go_backwards else (lowest, highest)
 
 
 def _mask_argument(args, kwargs):
@@ -224,7 +195,7 @@ class GradientProbe:
 
     Attributes:
         real_steps: For each probed layer (by target name), a boolean array
-            ``(batch, timesteps)``: the mask the layer receives on the probe
+            `(batch, timesteps)`: the mask the layer receives on the probe
             batch, all True when it receives none.
     """
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning
-from rnnkeras.callbacks.gradient_flow import log10_ratio
 from rnnkeras.callbacks.gradient_flow_plots import log10_timestep_norms
+from rnnkeras.callbacks.gradient_ratios import log10_ratio
 from rnnkeras.callbacks.time_step_probe import GradientProbe, find_recurrent_layers
 from rnnkeras.layers import GRU, LSTM, Bidirectional, SimpleRNN
 
