@@ -1,6 +1,6 @@
 """rnnkeras: recurrent layers for Keras 3 and the tools to train, track and ship them.
 
-``import rnnkeras`` registers the layers with Keras (so ``.keras`` files that
+`import rnnkeras` registers the layers with Keras (so `.keras` files that
 use them load) as soon as Keras is imported, and costs no more than importing
 Keras: MLflow, Great Expectations, DVC and the TFLite tooling load only inside
 the functions that need them.

@@ -1,6 +1,6 @@
 """Drawing and saving matplotlib figures: headless backend, whole files only.
 
-matplotlib loads when ``pyplot()`` is first called, never on ``import rnnkeras``.
+matplotlib loads when `pyplot()` is first called, never on `import rnnkeras`.
 
 Example:
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def pyplot():
-    """``matplotlib.pyplot`` on the non-interactive Agg backend (no display needed)."""
+    """`matplotlib.pyplot` on the non-interactive Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -26,7 +26,7 @@ def pyplot():
 
 
 def save_png(figure, path: str | Path, dpi: int = 100) -> Path:
-    """Lays out, writes (atomically, see ``atomic_path``) and closes ``figure``; returns the path."""
+    """Lays out, writes (atomically, see `atomic_path`) and closes `figure`; returns the path."""
     from rnnkeras.atomic_files import atomic_path
 
     figure.tight_layout()

@@ -1,12 +1,12 @@
 """Deployable files from a trained model, and proof that they compute what Keras computes.
 
-- ``export_saved_model``: a SavedModel for TensorFlow Serving (CPU or GPU).
-- ``export_tflite``: a builtins-only ``.tflite`` file (fused LSTM, ``WHILE`` or
+- `export_saved_model`: a SavedModel for TensorFlow Serving (CPU or GPU).
+- `export_tflite`: a builtins-only `.tflite` file (fused LSTM, `WHILE` or
   unrolled loops; float32, float16, dynamic-range or full-int8).
-- ``write_export_report``: parity against Keras, task-metric change, file
+- `write_export_report`: parity against Keras, task-metric change, file
   size, operators, GPU-delegate compatibility and batch-1 latency.
 
-This package imports TensorFlow; ``import rnnkeras`` does not import it.
+This package imports TensorFlow; `import rnnkeras` does not import it.
 
 Example:
 

@@ -1,4 +1,4 @@
-"""What is inside a ``.tflite`` file: its operators and what the GPU delegate would make of them.
+"""What is inside a `.tflite` file: its operators and what the GPU delegate would make of them.
 
 Example:
 
@@ -18,12 +18,12 @@ import io
 def operator_counts(content: bytes) -> dict[str, int]:
     """Counts every operator in every subgraph (loop bodies included), by name.
 
-    Builtin operators appear under their TFLite name (``"WHILE"``,
-    ``"UNIDIRECTIONAL_SEQUENCE_LSTM"``); anything else as ``"CUSTOM:<code>"``
-    (Flex/Select TensorFlow ops are ``"CUSTOM:Flex..."``).
+    Builtin operators appear under their TFLite name (`"WHILE"`,
+    `"UNIDIRECTIONAL_SEQUENCE_LSTM"`); anything else as `"CUSTOM:<code>"`
+    (Flex/Select TensorFlow ops are `"CUSTOM:Flex..."`).
 
     Args:
-        content: The bytes of a ``.tflite`` file.
+        content: The bytes of a `.tflite` file.
     """
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
@@ -46,18 +46,18 @@ def state_carried_between_invokes(content: bytes) -> list[str]:
     """Variable tensors whose value one invoke leaves for the next: empty for an invoke-stable file.
 
     A TFLite *variable* tensor keeps its value across invokes; an op such as
-    ``UNIDIRECTIONAL_SEQUENCE_LSTM`` reads its initial state from one and
+    `UNIDIRECTIONAL_SEQUENCE_LSTM` reads its initial state from one and
     writes its final state back. Unless some op of the same subgraph writes the
     tensor first on every invoke (or it is a subgraph input the caller sets),
     the next invoke starts from the previous one's state on any runtime that
-    does not call ``reset_all_variables()``. A variable read by several ops is
+    does not call `reset_all_variables()`. A variable read by several ops is
     listed too: each would see the others' state.
 
     Args:
-        content: The bytes of a ``.tflite`` file.
+        content: The bytes of a `.tflite` file.
 
     Returns:
-        ``"<subgraph>:<tensor name>"`` for each such tensor.
+        `"<subgraph>:<tensor name>"` for each such tensor.
     """
     from tensorflow.lite.tools import flatbuffer_utils
 
@@ -86,7 +86,7 @@ def state_carried_between_invokes(content: bytes) -> list[str]:
 
 
 def custom_operators(counts: dict[str, int]) -> list[str]:
-    """The operators of ``operator_counts`` that a plain TFLite runtime does not have."""
+    """The operators of `operator_counts` that a plain TFLite runtime does not have."""
     return [name for name in counts if name.startswith("CUSTOM:") or name == "CUSTOM"]
 
 
@@ -178,25 +178,25 @@ GPU_DELEGATE_OPS = frozenset(
     ]
 )
 """Builtin ops the TFLite GPU delegate accepts at all, after the cases of its
-compatibility checker (``tensorflow/lite/tools/versioning/gpu_compatibility.cc``).
-``WHILE``, ``UNPACK`` and ``UNIDIRECTIONAL_SEQUENCE_LSTM`` are not among them."""
+compatibility checker (`tensorflow/lite/tools/versioning/gpu_compatibility.cc`).
+`WHILE`, `UNPACK` and `UNIDIRECTIONAL_SEQUENCE_LSTM` are not among them."""
 
 
 def gpu_compatibility(content: bytes) -> dict:
     """Whether the GPU delegate could take every op of the file.
 
-    Two verdicts: the TFLite analyzer's (``tf.lite.experimental.Analyzer`` with
-    ``gpu_compatibility=True``), and a check of every op name in every subgraph
-    against ``GPU_DELEGATE_OPS``. The analyzer in the TensorFlow 2.21 wheel
+    Two verdicts: the TFLite analyzer's (`tf.lite.experimental.Analyzer` with
+    `gpu_compatibility=True`), and a check of every op name in every subgraph
+    against `GPU_DELEGATE_OPS`. The analyzer in the TensorFlow 2.21 wheel
     reported no warning for any model we tried, Flex ops included, so the op
     check is the one to read; it cannot see the per-op shape and parameter
     rules, so it can say "no" with certainty but "yes" only as "possibly".
 
     Args:
-        content: The bytes of a ``.tflite`` file.
+        content: The bytes of a `.tflite` file.
 
     Returns:
-        ``{"ops_supported": bool, "unsupported_ops": [...], "analyzer_warnings": [...]}``.
+        `{"ops_supported": bool, "unsupported_ops": [...], "analyzer_warnings": [...]}`.
     """
     import tensorflow as tf
 

@@ -2,7 +2,7 @@
 
 Every figure is the median wall time of single calls after a warm-up, in
 milliseconds, on one input of the export's shape. TFLite runs on one thread
-(``rnnkeras.export.runtime``), PyTorch is limited to one thread while it is
+(`rnnkeras.export.runtime`), PyTorch is limited to one thread while it is
 measured, and TensorFlow (Keras, SavedModel) uses its default thread pools,
 which it cannot change once started.
 
@@ -23,7 +23,7 @@ import numpy as np
 
 
 def median_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> float:
-    """Median wall time of ``call()`` over ``runs`` calls after ``warmup`` calls, in ms."""
+    """Median wall time of `call()` over `runs` calls after `warmup` calls, in ms."""
     for _ in range(warmup):
         call()
     timings = []
@@ -35,7 +35,7 @@ def median_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> float:
 
 
 def keras_latency_ms(model, sample: list[np.ndarray], runs: int = 100) -> dict[str, float]:
-    """``{"eager": ms, "graph": ms}``: ``model(x)`` eagerly and inside a ``tf.function``."""
+    """`{"eager": ms, "graph": ms}`: `model(x)` eagerly and inside a `tf.function`."""
     import tensorflow as tf
 
     inputs = [tf.constant(array) for array in sample]
@@ -50,7 +50,7 @@ def keras_latency_ms(model, sample: list[np.ndarray], runs: int = 100) -> dict[s
 def saved_model_latency_ms(
     signature, names: list[str], sample: list[np.ndarray], runs: int = 100
 ) -> float:
-    """A loaded SavedModel signature called with ``sample`` (one array per input name)."""
+    """A loaded SavedModel signature called with `sample` (one array per input name)."""
     import tensorflow as tf
 
     feed = {name: tf.constant(array) for name, array in zip(names, sample, strict=True)}
@@ -58,10 +58,10 @@ def saved_model_latency_ms(
 
 
 def torch_latency_ms(model, sample: list[np.ndarray], runs: int = 100) -> dict:
-    """Batch-1 latency of the PyTorch twin (``torch_reference``) in eager mode.
+    """Batch-1 latency of the PyTorch twin (`torch_reference`) in eager mode.
 
     Returns:
-        ``{"eager": ms}``, or ``{"eager": None, "note": why}`` when PyTorch is
+        `{"eager": ms}`, or `{"eager": None, "note": why}` when PyTorch is
         not installed or the model has no twin.
     """
     try:

@@ -37,7 +37,7 @@ def thresholds() -> dict:
 
 
 def infer_task(predictions: np.ndarray, targets: np.ndarray | None) -> str | None:
-    """``"classification"`` (integer labels, or one-hot targets of probabilities) or ``"regression"``."""
+    """`"classification"` (integer labels, or one-hot targets of probabilities) or `"regression"`."""
     if targets is None:
         return None
     targets = np.asarray(targets)
@@ -53,7 +53,7 @@ def infer_task(predictions: np.ndarray, targets: np.ndarray | None) -> str | Non
 
 
 def task_metric(predictions: np.ndarray, targets: np.ndarray, task: str) -> tuple[str, float]:
-    """``("accuracy", value)`` or ``("mse", value)`` of ``predictions`` against ``targets``."""
+    """`("accuracy", value)` or `("mse", value)` of `predictions` against `targets`."""
     predictions, targets = np.asarray(predictions), np.asarray(targets)
     if task == "regression":
         return "mse", float(np.mean((predictions - targets.reshape(predictions.shape)) ** 2))
@@ -77,20 +77,20 @@ def compare(
     targets: np.ndarray | None = None,
     task: str | None = None,
 ) -> dict:
-    """Parity of ``candidate`` outputs with the Keras ``reference`` outputs.
+    """Parity of `candidate` outputs with the Keras `reference` outputs.
 
     Args:
         reference: Keras outputs on held-out inputs.
         candidate: The exported file's outputs on the same inputs.
-        quantize: The file's quantization mode (``None`` for float32).
+        quantize: The file's quantization mode (`None` for float32).
         targets: Held-out targets, for the task metric.
-        task: ``"classification"`` or ``"regression"``; inferred from the
-            targets when ``None``.
+        task: `"classification"` or `"regression"`; inferred from the
+            targets when `None`.
 
     Returns:
-        ``max_abs_diff``, ``mean_abs_diff``, the task ``metric`` with its
-        Keras and export values and ``metric_change`` (export minus Keras), the
-        ``threshold`` applied and ``passed`` (``None`` when a quantized file
+        `max_abs_diff`, `mean_abs_diff`, the task `metric` with its
+        Keras and export values and `metric_change` (export minus Keras), the
+        `threshold` applied and `passed` (`None` when a quantized file
         has no targets to judge it by).
     """
     reference = np.asarray(reference, dtype=np.float64)

@@ -1,12 +1,12 @@
 """A float32 twin of a mixed-precision model: what every export traces.
 
-A model built under ``keras.mixed_precision.set_global_policy("mixed_float16")``
+A model built under `keras.mixed_precision.set_global_policy("mixed_float16")`
 computes in float16 while keeping float32 weights. TFLite has no float16
-``MatMul`` (the converter stops with "'tf.MatMul' op is neither a custom op nor
+`MatMul` (the converter stops with "'tf.MatMul' op is neither a custom op nor
 a flex op"), the fused LSTM op needs float32, and a float16 SavedModel would
 carry the training-time policy into serving. Exports therefore trace a twin
-built from the model's config with every dtype policy set to ``float32`` and
-holding the same float32 weights; the ``float16`` TFLite file is then the
+built from the model's config with every dtype policy set to `float32` and
+holding the same float32 weights; the `float16` TFLite file is then the
 float32 graph with float16 weights, as for any other model.
 
 Example:
@@ -35,9 +35,9 @@ _HALF = ("float16", "bfloat16")
 
 
 def needs_float32_twin(model: keras.Model) -> bool:
-    """Whether any layer of ``model`` (nested ones included) computes in a dtype other than float32.
+    """Whether any layer of `model` (nested ones included) computes in a dtype other than float32.
 
-    Integer-input layers (an ``Embedding``'s indices) do not count: only the
+    Integer-input layers (an `Embedding`'s indices) do not count: only the
     floating compute dtype of each layer's policy is looked at.
     """
     layers = [model, *(layer for _, layer in walk(model))]
@@ -74,10 +74,10 @@ def _float32_global_policy() -> Iterator[None]:
 
 
 def float32_model(model: keras.Model) -> keras.Model:
-    """``model`` itself when it computes in float32, otherwise its float32 twin.
+    """`model` itself when it computes in float32, otherwise its float32 twin.
 
-    The twin is rebuilt from ``model``'s config with every dtype policy set to
-    ``float32`` and given ``model``'s weights in the twin's variable dtypes
+    The twin is rebuilt from `model`'s config with every dtype policy set to
+    `float32` and given `model`'s weights in the twin's variable dtypes
     (mixed-precision weights are float32 already, so nothing is rounded).
 
     Args:
@@ -87,8 +87,8 @@ def float32_model(model: keras.Model) -> keras.Model:
         A model computing in float32 with the same layers, names and weights.
 
     Raises:
-        ValueError: If ``model`` computes in float16 and cannot be rebuilt
-            from its config (a subclassed model without ``get_config``).
+        ValueError: If `model` computes in float16 and cannot be rebuilt
+            from its config (a subclassed model without `get_config`).
     """
     if not needs_float32_twin(model):
         return model

@@ -1,21 +1,21 @@
 """TFLite quantization modes and the representative data full-integer calibration reads.
 
-- ``None``: float32 weights and arithmetic.
-- ``"float16"``: weights stored as float16 (half the size), computed in float32
+- `None`: float32 weights and arithmetic.
+- `"float16"`: weights stored as float16 (half the size), computed in float32
   on CPU, natively on GPUs.
-- ``"dynamic"``: int8 weights. Matrix products of loops compute with int8
+- `"dynamic"`: int8 weights. Matrix products of loops compute with int8
   weights and activations quantized on the fly; a fused LSTM dequantizes its
   weights once at load and computes in float32. The converter leaves tensors
   under 1,024 elements in float32, so a very small model does not shrink.
-- ``"int8"``: full integer: int8 weights and activations, int8 inputs and
+- `"int8"`: full integer: int8 weights and activations, int8 inputs and
   outputs (floats are quantized with the scale and zero point stored in the
   file), calibrated on representative inputs — what microcontrollers and
   integer-only accelerators run.
 
 Calibration runs the float model in the TFLite interpreter, and that step
-crashes the process (a segmentation fault in ``MinMax::Update``, TensorFlow
-2.21) on ``WHILE`` loops. ``"int8"`` therefore needs fused or unrolled layers;
-``export_tflite`` unrolls the loops itself under ``form="auto"``.
+crashes the process (a segmentation fault in `MinMax::Update`, TensorFlow
+2.21) on `WHILE` loops. `"int8"` therefore needs fused or unrolled layers;
+`export_tflite` unrolls the loops itself under `form="auto"`.
 
 Example:
 
@@ -38,7 +38,7 @@ MAX_CALIBRATION_BATCHES = 500
 
 
 def checked_mode(quantize: str | None) -> str | None:
-    """``quantize`` as one of ``QUANTIZE_MODES`` (``"none"``/``"float32"`` mean ``None``)."""
+    """`quantize` as one of `QUANTIZE_MODES` (`"none"`/`"float32"` mean `None`)."""
     if quantize in ("none", "float32"):
         return None
     if quantize not in QUANTIZE_MODES:
@@ -78,17 +78,17 @@ def _as_batches(item, specs: list[tf.TensorSpec]) -> Iterator[list[np.ndarray]]:
 def representative_samples(
     data: np.ndarray | list | Callable[[], Iterable], specs: list[tf.TensorSpec]
 ) -> Callable[[], Iterator[list[np.ndarray]]]:
-    """Turns user data into the converter's ``representative_dataset`` callable.
+    """Turns user data into the converter's `representative_dataset` callable.
 
     Args:
-        data: Inputs from the training data: an array ``(samples, timesteps,
-            ...)`` (a list of arrays for several model inputs), or a callable
+        data: Inputs from the training data: an array `(samples, timesteps,
+            ...)` (a list of arrays for several model inputs), or a callable
             returning an iterable of samples or batches.
         specs: The export's input signature (fixes batch, time and features).
 
     Returns:
-        A callable yielding lists of arrays shaped like ``specs``, at most
-        ``MAX_CALIBRATION_BATCHES`` of them.
+        A callable yielding lists of arrays shaped like `specs`, at most
+        `MAX_CALIBRATION_BATCHES` of them.
     """
     if data is None:
         raise ValueError(
@@ -116,12 +116,12 @@ def representative_samples(
 
 
 def configure(converter, quantize: str | None, samples, specs: list[tf.TensorSpec]) -> None:
-    """Sets ``converter`` up for a quantization mode.
+    """Sets `converter` up for a quantization mode.
 
     Args:
-        converter: A ``tf.lite.TFLiteConverter``.
-        quantize: One of ``QUANTIZE_MODES``.
-        samples: ``representative_samples(...)`` for ``"int8"``, else ignored.
+        converter: A `tf.lite.TFLiteConverter`.
+        quantize: One of `QUANTIZE_MODES`.
+        samples: `representative_samples(...)` for `"int8"`, else ignored.
         specs: The input signature; integer inputs (token ids) stay integers.
     """
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]

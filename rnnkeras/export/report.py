@@ -1,4 +1,4 @@
-"""``write_export_report``: parity, edge facts and latency of every export, as JSON and Markdown."""
+"""`write_export_report`: parity, edge facts and latency of every export, as JSON and Markdown."""
 
 import importlib.metadata
 import json
@@ -114,31 +114,31 @@ def write_export_report(
     For each export: max/mean absolute output difference from Keras on the
     held-out inputs, the task metric (accuracy or MSE) of Keras and of the
     file, and whether the documented threshold is met
-    (``rnnkeras.export.parity``). For each TFLite file also: size, operator
+    (`rnnkeras.export.parity`). For each TFLite file also: size, operator
     counts, builtins-only check, the form each recurrent layer took, whether
     repeated invokes without a reset give identical outputs (plain interpreter
-    and signature runner, ``TFLiteModel.invoke_stability``), the analyzer's
+    and signature runner, `TFLiteModel.invoke_stability`), the analyzer's
     GPU-delegate verdict and batch-1 latency. A mixed-precision model is
     compared through its float32 twin, whose weights the files hold. Batch-1 latency of
-    Keras (eager and ``tf.function``), the SavedModel and a PyTorch eager twin
-    at the same shape are measured for comparison (``rnnkeras.export.latency``).
+    Keras (eager and `tf.function`), the SavedModel and a PyTorch eager twin
+    at the same shape are measured for comparison (`rnnkeras.export.latency`).
 
-    The report goes to ``path`` (JSON) and ``path`` with suffix ``.md`` (a
+    The report goes to `path` (JSON) and `path` with suffix `.md` (a
     summary table), each written whole or not at all.
 
     Args:
         model: The Keras model the files were exported from.
-        path: The JSON report file, e.g. ``reports/export.json``.
+        path: The JSON report file, e.g. `reports/export.json`.
         inputs: Held-out inputs at the TFLite files' sequence length (an array,
             or a list with one array per model input).
         targets: Held-out targets, for the task metric.
-        saved_model: The ``export_saved_model`` result, if any.
-        tflite: ``export_tflite`` results.
-        task: ``"classification"`` or ``"regression"``; inferred when ``None``.
+        saved_model: The `export_saved_model` result, if any.
+        tflite: `export_tflite` results.
+        task: `"classification"` or `"regression"`; inferred when `None`.
         max_samples: Held-out samples used (the first ones).
         latency_runs: Timed calls per latency figure.
-        compare_torch: Also time the PyTorch twin (needs ``torch``).
-        strict: Raise a ``ValueError`` naming the failing exports after
+        compare_torch: Also time the PyTorch twin (needs `torch`).
+        strict: Raise a `ValueError` naming the failing exports after
             writing the report when any misses its threshold or is not
             invoke-stable.
 

@@ -1,15 +1,15 @@
-"""Running ``.tflite`` files the way a device does: ``ai_edge_litert``, builtin ops only.
+"""Running `.tflite` files the way a device does: `ai_edge_litert`, builtin ops only.
 
-``ai_edge_litert`` is the standalone TFLite runtime; ``tf.lite.Interpreter`` is
-used only when it is not installed. ``TFLiteModel`` feeds float inputs of any
+`ai_edge_litert` is the standalone TFLite runtime; `tf.lite.Interpreter` is
+used only when it is not installed. `TFLiteModel` feeds float inputs of any
 batch size to a file with a fixed batch (padding the last batch), and quantizes
 and dequantizes the int8 inputs and outputs of full-integer files.
 
-``TFLiteModel`` never calls ``reset_all_variables()``, as Android, iOS and
-microcontroller code usually does not: every file ``export_tflite`` writes
+`TFLiteModel` never calls `reset_all_variables()`, as Android, iOS and
+microcontroller code usually does not: every file `export_tflite` writes
 gives the same output for the same input on every invoke (a fused LSTM's state
-tensors are rewritten by the graph itself, ``rnnkeras.export.tflite_lstm_op``), and
-``invoke_stability`` checks it on the plain interpreter and the signature runner.
+tensors are rewritten by the graph itself, `rnnkeras.export.tflite_lstm_op`), and
+`invoke_stability` checks it on the plain interpreter and the signature runner.
 
 Example:
 
@@ -58,17 +58,17 @@ def _dequantize(array: np.ndarray, detail: dict) -> np.ndarray:
 
 
 class TFLiteModel:
-    """A ``.tflite`` file loaded into the TFLite runtime.
+    """A `.tflite` file loaded into the TFLite runtime.
 
     Args:
         path: The file.
         num_threads: Interpreter threads (1, as on most edge devices).
-        input_names: The order in which ``predict`` receives a list of inputs
-            (the model's input order, ``TFLiteExport.inputs``); by default the
+        input_names: The order in which `predict` receives a list of inputs
+            (the model's input order, `TFLiteExport.inputs`); by default the
             signature's order.
 
     Attributes:
-        runtime: ``"ai_edge_litert"`` or ``"tf.lite.Interpreter"``.
+        runtime: `"ai_edge_litert"` or `"tf.lite.Interpreter"`.
         batch_size: The file's fixed batch.
     """
 
@@ -114,7 +114,7 @@ class TFLiteModel:
         """Runs any number of samples; returns one array per model output.
 
         Args:
-            inputs: An array ``(samples, timesteps, ...)``, or a list (or a
+            inputs: An array `(samples, timesteps, ...)`, or a list (or a
                 dict by input name) with one per model input, at the file's
                 sequence length.
         """
@@ -133,7 +133,7 @@ class TFLiteModel:
         return [np.concatenate(parts) for parts in zip(*results, strict=True)]
 
     def latency_ms(self, inputs, runs: int = 200, warmup: int = 20) -> float:
-        """Median wall time of one invoke on the first batch of ``inputs``, in milliseconds."""
+        """Median wall time of one invoke on the first batch of `inputs`, in milliseconds."""
         batch = [array[: self.batch_size] for array in self._ordered_inputs(inputs)]
         for array, detail in zip(batch, self.input_details, strict=True):
             self.interpreter.set_tensor(detail["index"], _quantize(array, detail))
@@ -147,18 +147,18 @@ class TFLiteModel:
         return float(np.median(timings) * 1000)
 
     def invoke_stability(self, inputs, invokes: int = 3) -> dict[str, bool]:
-        """Whether repeated invokes on the first batch of ``inputs`` give identical outputs.
+        """Whether repeated invokes on the first batch of `inputs` give identical outputs.
 
         Checked twice, with no reset in between: on the plain interpreter
-        (``set_tensor``, ``invoke``, ``get_tensor``) and through the signature
+        (`set_tensor`, `invoke`, `get_tensor`) and through the signature
         runner, the two ways a device app calls a file.
 
         Args:
-            inputs: As for ``predict``; only the first batch is used.
+            inputs: As for `predict`; only the first batch is used.
             invokes: Invokes per check.
 
         Returns:
-            ``{"plain_interpreter": bool, "signature_runner": bool}``.
+            `{"plain_interpreter": bool, "signature_runner": bool}`.
         """
         batch = [array[: self.batch_size] for array in self._ordered_inputs(inputs)]
         plain = [self._invoke(batch) for _ in range(invokes)]

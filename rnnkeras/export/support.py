@@ -1,7 +1,7 @@
-"""Which models ``rnnkeras.export`` accepts, and the shapes it exports them at.
+"""Which models `rnnkeras.export` accepts, and the shapes it exports them at.
 
 A model is exportable when every layer in it is one of ours (or the Keras
-built-in of the same name) or a plain layer from ``PLAIN_LAYERS``, which the
+built-in of the same name) or a plain layer from `PLAIN_LAYERS`, which the
 exported graph calls as they are. Anything else is refused up front with an
 error that names the layer and lists what is supported, instead of failing
 deep inside the TFLite converter.
@@ -64,7 +64,7 @@ PLAIN_LAYERS = (
     "Minimum",
     "TimeDistributed",
 )
-"""Keras layers exported as they are (``TimeDistributed`` only around one of these)."""
+"""Keras layers exported as they are (`TimeDistributed` only around one of these)."""
 
 RECURRENT_LAYERS = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "StackedRNN")
 
@@ -89,14 +89,14 @@ def is_lstm(layer) -> bool:
 
 
 def check_exportable(model: keras.Model) -> None:
-    """Raises a ``ValueError`` naming the first layer ``rnnkeras.export`` cannot export.
+    """Raises a `ValueError` naming the first layer `rnnkeras.export` cannot export.
 
     Args:
         model: A built Keras model.
 
     Raises:
         ValueError: For an unsupported layer type (with the supported list), or a
-            ``stateful`` recurrent layer (its state between calls cannot live in a
+            `stateful` recurrent layer (its state between calls cannot live in a
             SavedModel signature or a TFLite file).
     """
     if not isinstance(model, keras.Model):
@@ -134,7 +134,7 @@ def check_exportable(model: keras.Model) -> None:
 
 
 def input_names(model: keras.Model) -> list[str]:
-    """The names of the model's inputs: those of their ``Input`` layers (e.g. ``"frames"``)."""
+    """The names of the model's inputs: those of their `Input` layers (e.g. `"frames"`)."""
     return [tensor._keras_history.operation.name for tensor in model.inputs]
 
 
@@ -159,14 +159,14 @@ def input_specs(
     """The fixed input signature of an export: batch and time axes made concrete.
 
     Args:
-        model: The model; its inputs are ``(batch, timesteps, ...)``.
+        model: The model; its inputs are `(batch, timesteps, ...)`.
         sequence_length: Time steps of every input (or one value per input).
-            Required when the model's time axis is open (``None``); refused when it
+            Required when the model's time axis is open (`None`); refused when it
             contradicts a fixed time axis.
-        batch_size: The batch axis, or ``None`` to leave it open.
+        batch_size: The batch axis, or `None` to leave it open.
 
     Returns:
-        One ``tf.TensorSpec`` per model input, named after the input.
+        One `tf.TensorSpec` per model input, named after the input.
     """
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(
