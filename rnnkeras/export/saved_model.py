@@ -1,4 +1,4 @@
-"""``export_saved_model``: a SavedModel for TensorFlow Serving on CPU or GPU."""
+"""`export_saved_model`: a SavedModel for TensorFlow Serving on CPU or GPU."""
 
 import dataclasses
 from pathlib import Path
@@ -20,7 +20,7 @@ class SavedModelExport:
     """A written SavedModel.
 
     Attributes:
-        path: The version folder holding ``saved_model.pb``.
+        path: The version folder holding `saved_model.pb`.
         version: Its version number (the folder name).
         inputs: Signature input names, in model input order.
         forms: What each recurrent layer became (its own loop).
@@ -39,33 +39,33 @@ def serving_module(
     loops: str = "own",
     right_padded: bool = False,
 ) -> tuple[tf.Module, dict[str, LayerForm]]:
-    """The model's forward pass traced into a ``tf.Module``: every SavedModel of rnnkeras comes from here.
+    """The model's forward pass traced into a `tf.Module`: every SavedModel of rnnkeras comes from here.
 
-    The module's ``__call__(*inputs)`` is ``model(inputs, training=False)``
-    traced once at ``specs``, returning what the model returns (one tensor, or
+    The module's `__call__(*inputs)` is `model(inputs, training=False)`
+    traced once at `specs`, returning what the model returns (one tensor, or
     a list). It is the module's only function with an input signature, so
-    ``tf.saved_model.save(module, path)`` (as ``mlflow.tensorflow.log_model``
-    calls it) exports it as ``serving_default`` with outputs ``output_0``,
-    ``output_1``... The module holds the variables and the traced graph only,
+    `tf.saved_model.save(module, path)` (as `mlflow.tensorflow.log_model`
+    calls it) exports it as `serving_default` with outputs `output_0`,
+    `output_1`... The module holds the variables and the traced graph only,
     not the Keras model: loading it needs TensorFlow alone.
 
     While tracing, each recurrent layer is routed to its export form
-    (``rnnkeras.export.forms.traced_forms``) with its cuDNN path off, so a GPU
+    (`rnnkeras.export.forms.traced_forms`) with its cuDNN path off, so a GPU
     machine never records a kernel that a CPU server or TFLite cannot run. A
     mixed-precision model is traced as its float32 twin
-    (``rnnkeras.export.precision.float32_model``).
+    (`rnnkeras.export.precision.float32_model`).
 
     Args:
         model: A built Keras model.
-        specs: One ``tf.TensorSpec`` per model input; by default the model's
-            input shapes with an open batch axis, named after its ``Input`` layers.
-        fuse_lstm: ``"never"`` (serving), ``"when_possible"`` or ``"always"``
-            (TFLite), as in ``traced_forms``.
-        loops: Form of the layers not fused, as in ``traced_forms``.
+        specs: One `tf.TensorSpec` per model input; by default the model's
+            input shapes with an open batch axis, named after its `Input` layers.
+        fuse_lstm: `"never"` (serving), `"when_possible"` or `"always"`
+            (TFLite), as in `traced_forms`.
+        loops: Form of the layers not fused, as in `traced_forms`.
         right_padded: Masked inputs are right-padded, so masked LSTMs can fuse.
 
     Returns:
-        ``(module, forms)``: the traced module and what each recurrent layer became.
+        `(module, forms)`: the traced module and what each recurrent layer became.
 
     Example:
 
@@ -108,13 +108,13 @@ def serving_module(
 
 
 def save_serving_module(module: tf.Module, directory: str | Path) -> None:
-    """Saves a ``serving_module`` to ``directory`` with its ``serving_default`` signature."""
+    """Saves a `serving_module` to `directory` with its `serving_default` signature."""
     signature = module.__call__.get_concrete_function()
     tf.saved_model.save(module, str(directory), signatures={SIGNATURE: signature})
 
 
 def next_version(path: str | Path) -> int:
-    """The next TensorFlow Serving version number under ``path`` (1 when there is none)."""
+    """The next TensorFlow Serving version number under `path` (1 when there is none)."""
     folder = Path(path)
     if not folder.is_dir():
         return 1
@@ -126,27 +126,27 @@ def next_version(path: str | Path) -> int:
 def export_saved_model(
     model: keras.Model, path: str | Path, version: int | None = None, overwrite: bool = False
 ) -> SavedModelExport:
-    """Writes ``model`` as a SavedModel in the TensorFlow Serving layout ``path/<version>/``.
+    """Writes `model` as a SavedModel in the TensorFlow Serving layout `path/<version>/`.
 
-    The ``serving_default`` signature takes one tensor per model input (named
-    after the ``Input`` layers) with open batch and time axes, and returns
-    ``output_0`` (``output_1``... for more outputs). Loading it needs
-    TensorFlow only — ``tf.saved_model.load`` works without rnnkeras or Keras —
+    The `serving_default` signature takes one tensor per model input (named
+    after the `Input` layers) with open batch and time axes, and returns
+    `output_0` (`output_1`... for more outputs). Loading it needs
+    TensorFlow only — `tf.saved_model.load` works without rnnkeras or Keras —
     and it serves on CPU or GPU: the layers are traced with their own loops,
     never with a cuDNN kernel that a CPU server could not run. The SavedModel
     is written next to its destination and moved into place only when complete
-    (replacing the old folder of that version only then, with ``overwrite``).
+    (replacing the old folder of that version only then, with `overwrite`).
 
     Args:
-        model: A built model whose layers pass ``check_exportable``.
-        path: The model folder (TensorFlow Serving's ``model_base_path``).
+        model: A built model whose layers pass `check_exportable`.
+        path: The model folder (TensorFlow Serving's `model_base_path`).
         version: Version number; by default one more than the highest present.
         overwrite: Replace an existing folder of that version (a rebuilt
             pipeline output). Off by default: a served version should not
             change under its number.
 
     Returns:
-        A ``SavedModelExport``.
+        A `SavedModelExport`.
 
     Example:
 

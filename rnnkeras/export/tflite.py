@@ -1,11 +1,11 @@
-"""``export_tflite``: a ``.tflite`` file that runs on a plain TFLite runtime (builtin ops only).
+"""`export_tflite`: a `.tflite` file that runs on a plain TFLite runtime (builtin ops only).
 
 Keras 3 recurrent models do not convert as they are: with an open batch the
-converter fails on ``TensorListReserve``, and with Select TF ops the file needs a
-Flex delegate that ``ai_edge_litert`` and microcontrollers do not have. Fixing
-the batch and time axes turns each layer's loop into a builtin ``WHILE``, and
-an LSTM can become the fused ``UNIDIRECTIONAL_SEQUENCE_LSTM`` builtin
-(``rnnkeras.export.tflite_lstm_op``), which only fuses when converted through a
+converter fails on `TensorListReserve`, and with Select TF ops the file needs a
+Flex delegate that `ai_edge_litert` and microcontrollers do not have. Fixing
+the batch and time axes turns each layer's loop into a builtin `WHILE`, and
+an LSTM can become the fused `UNIDIRECTIONAL_SEQUENCE_LSTM` builtin
+(`rnnkeras.export.tflite_lstm_op`), which only fuses when converted through a
 SavedModel — so every export goes through one, in a scratch folder.
 """
 
@@ -32,30 +32,30 @@ from rnnkeras.export.tensorflow_process import runs_on_tensorflow
 from rnnkeras.export.tflite_lstm_op import FUSED_OP, without_cell_clip
 
 FORMS = ("auto", "fused", "while", "unrolled")
-"""``export_tflite(form=...)``:
+"""`export_tflite(form=...)`:
 
-- ``"auto"``: every LSTM that can fuse is fused; other layers keep their own
-  loop (``WHILE``, or unrolled when built with ``unroll=True``);
-- ``"fused"``: as ``"auto"``, but an LSTM that cannot fuse is an error;
-- ``"while"`` / ``"unrolled"``: that form for every recurrent layer.
+- `"auto"`: every LSTM that can fuse is fused; other layers keep their own
+  loop (`WHILE`, or unrolled when built with `unroll=True`);
+- `"fused"`: as `"auto"`, but an LSTM that cannot fuse is an error;
+- `"while"` / `"unrolled"`: that form for every recurrent layer.
 
-With ``quantize="int8"`` the loops that would be ``WHILE`` are unrolled, since
-calibration cannot run ``WHILE`` loops (``rnnkeras.export.quantization``).
+With `quantize="int8"` the loops that would be `WHILE` are unrolled, since
+calibration cannot run `WHILE` loops (`rnnkeras.export.quantization`).
 """
 
 
 @dataclasses.dataclass
 class TFLiteExport:
-    """A written ``.tflite`` file and what is inside it.
+    """A written `.tflite` file and what is inside it.
 
     Attributes:
         path: The file.
-        quantize: ``None``, ``"float16"``, ``"dynamic"`` or ``"int8"``.
+        quantize: `None`, `"float16"`, `"dynamic"` or `"int8"`.
         batch_size: The fixed batch axis.
         sequence_length: The fixed time axis of each input.
-        inputs: Input names (those of the model's ``Input`` layers).
+        inputs: Input names (those of the model's `Input` layers).
         size_bytes: File size.
-        operators: Operator counts over all subgraphs (``operator_counts``).
+        operators: Operator counts over all subgraphs (`operator_counts`).
         forms: What each recurrent layer became, by layer path.
     """
 
@@ -92,7 +92,7 @@ def convert(
     samples: Callable | None = None,
     right_padded: bool = False,
 ) -> tuple[bytes, dict[str, LayerForm]]:
-    """Converts ``model`` at the fixed signature ``specs``; returns the file's bytes and forms.
+    """Converts `model` at the fixed signature `specs`; returns the file's bytes and forms.
 
     The model is traced (with each recurrent layer routed to its form) into a
     SavedModel in a scratch folder, which the TFLite converter then reads.
@@ -117,36 +117,36 @@ def export_tflite(
     form: str = "auto",
     right_padded: bool = False,
 ) -> TFLiteExport:
-    """Writes ``model`` as a builtins-only ``.tflite`` file with fixed batch and length.
+    """Writes `model` as a builtins-only `.tflite` file with fixed batch and length.
 
     The file is checked before it is written: it must contain builtin operators
     only (no Flex/Select or other custom ops), every LSTM reported as fused
-    must be a ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op in it, and no state may carry
-    over from one invoke to the next (``state_carried_between_invokes``), so
-    a plain runtime that never calls ``reset_all_variables()`` gives the same
+    must be a `UNIDIRECTIONAL_SEQUENCE_LSTM` op in it, and no state may carry
+    over from one invoke to the next (`state_carried_between_invokes`), so
+    a plain runtime that never calls `reset_all_variables()` gives the same
     output for the same input on every invoke. It is written next to
-    ``path`` and moved into place only when complete, so a failure leaves
-    ``path`` as it was.
+    `path` and moved into place only when complete, so a failure leaves
+    `path` as it was.
 
     Args:
-        model: A built model whose layers pass ``support.check_exportable``.
-        path: The ``.tflite`` file to write.
+        model: A built model whose layers pass `support.check_exportable`.
+        path: The `.tflite` file to write.
         sequence_length: Time steps (one per input for several inputs). Needed
             when the model's time axis is open; must agree when it is fixed.
             Shorter sequences are padded to it (mask them in the model).
         batch_size: The fixed batch (1 for edge inference).
-        quantize: ``None``, ``"float16"``, ``"dynamic"`` or ``"int8"``
-            (``rnnkeras.export.quantization``).
-        representative_data: For ``"int8"``: training inputs as an array
-            ``(samples, timesteps, ...)`` (a list of arrays for several inputs),
+        quantize: `None`, `"float16"`, `"dynamic"` or `"int8"`
+            (`rnnkeras.export.quantization`).
+        representative_data: For `"int8"`: training inputs as an array
+            `(samples, timesteps, ...)` (a list of arrays for several inputs),
             or a callable returning an iterable of samples or batches.
-        form: How recurrent layers are exported, one of ``FORMS``.
+        form: How recurrent layers are exported, one of `FORMS`.
         right_padded: Declares that masked inputs are padded at the end (valid
-            steps first), as ``rnnkeras.data`` pads them; masked LSTMs can then
-            fuse. Leave ``False`` for other padding: masked LSTMs stay loops.
+            steps first), as `rnnkeras.data` pads them; masked LSTMs can then
+            fuse. Leave `False` for other padding: masked LSTMs stay loops.
 
     Returns:
-        A ``TFLiteExport`` (path, size, operators, form of each layer).
+        A `TFLiteExport` (path, size, operators, form of each layer).
 
     Example:
 
