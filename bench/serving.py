@@ -21,6 +21,7 @@ Run: ``python bench/serving.py`` (``--requests``, ``--concurrency``, ``--batch``
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,15 +30,19 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import numpy as np  # noqa: E402
 
-from rnnkeras import serving, tracking  # noqa: E402
+from rnnkeras.pipeline import tracking  # noqa: E402
+
+# The HTTP client and server wrapper are test tooling, kept out of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.tracking import model_server  # noqa: E402
 
 
 def register_demo_forecaster(store: Path) -> str:
     """Registers a pipeline-shaped CO2 forecaster in a new store; returns its model URI."""
     import keras
 
-    from rnnkeras.models import build_forecaster
-    from rnnkeras.params import load_params
+    from rnnkeras.pipeline.builders import build_forecaster
+    from rnnkeras.pipeline.params import load_params
 
     train = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["train"]
     keras.utils.set_random_seed(0)
@@ -78,7 +83,7 @@ def main() -> None:
             model_uri = register_demo_forecaster(Path(folder))
             uri = tracking.default_tracking_uri(folder)
         shape = input_shape(model_uri)
-        server = serving.ModelServer(
+        server = model_server.ModelServer(
             model_uri,
             env={"MLFLOW_TRACKING_URI": uri},
             cwd=folder,
@@ -94,10 +99,12 @@ def main() -> None:
         print("batch  req/s  windows/s  p50 ms  p90 ms  p99 ms  max ms  errors")
         with server:
             for batch in args.batch:
-                bodies = [serving.inputs_body(rng.normal(size=(batch, *shape))) for _ in range(8)]
-                serving.measure_throughput(f"{server.url}/invocations", bodies, 16, 1)
+                bodies = [
+                    model_server.inputs_body(rng.normal(size=(batch, *shape))) for _ in range(8)
+                ]
+                model_server.measure_throughput(f"{server.url}/invocations", bodies, 16, 1)
                 bursts = [
-                    serving.measure_throughput(
+                    model_server.measure_throughput(
                         f"{server.url}/invocations", bodies, args.requests, args.concurrency
                     )
                     for _ in range(args.rounds)

@@ -1,5 +1,5 @@
-"""DVC stage `evaluate` (see rnnkeras/stages/evaluate.py and dvc.yaml)."""
+"""DVC stage `evaluate` (see rnnkeras/pipeline/stages/evaluate.py and dvc.yaml)."""
 
-from rnnkeras.stages.evaluate import main
+from rnnkeras.pipeline.stages.evaluate import main
 
 raise SystemExit(main())

@@ -1,5 +1,5 @@
-"""DVC stage `export` (see rnnkeras/stages/export.py and dvc.yaml)."""
+"""DVC stage `export` (see rnnkeras/pipeline/stages/export.py and dvc.yaml)."""
 
-from rnnkeras.stages.export import main
+from rnnkeras.pipeline.stages.export import main
 
 raise SystemExit(main())

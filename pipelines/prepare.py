@@ -1,5 +1,5 @@
-"""DVC stage `prepare` (see rnnkeras/stages/prepare.py and dvc.yaml)."""
+"""DVC stage `prepare` (see rnnkeras/pipeline/stages/prepare.py and dvc.yaml)."""
 
-from rnnkeras.stages.prepare import main
+from rnnkeras.pipeline.stages.prepare import main
 
 raise SystemExit(main())

@@ -1,5 +1,5 @@
-"""DVC stage `train` (see rnnkeras/stages/train.py and dvc.yaml)."""
+"""DVC stage `train` (see rnnkeras/pipeline/stages/train.py and dvc.yaml)."""
 
-from rnnkeras.stages.train import main
+from rnnkeras.pipeline.stages.train import main
 
 raise SystemExit(main())

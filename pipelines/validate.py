@@ -1,5 +1,5 @@
-"""DVC stage `validate` (see rnnkeras/stages/validate.py and dvc.yaml)."""
+"""DVC stage `validate` (see rnnkeras/pipeline/stages/validate.py and dvc.yaml)."""
 
-from rnnkeras.stages.validate import main
+from rnnkeras.pipeline.stages.validate import main
 
 raise SystemExit(main())

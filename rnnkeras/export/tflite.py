@@ -142,7 +142,7 @@ def export_tflite(
             or a callable returning an iterable of samples or batches.
         form: How recurrent layers are exported, one of `FORMS`.
         right_padded: Declares that masked inputs are padded at the end (valid
-            steps first), as `rnnkeras.data` pads them; masked LSTMs can then
+            steps first), as `rnnkeras.pipeline.data` pads them; masked LSTMs can then
             fuse. Leave `False` for other padding: masked LSTMs stay loops.
 
     Returns:

@@ -12,7 +12,7 @@ Everything the fused op does not cover is handled here or refused by
 ``fusion_blockers`` (the layer then keeps its own loop):
 
 - masks: the op has no mask input. For right-padded sequences (valid steps
-  first, as ``rnnkeras.data`` pads) the masked result is recovered exactly from
+  first, as ``rnnkeras.pipeline.data`` pads) the masked result is recovered exactly from
   the per-sequence lengths: the backward direction reads each sequence
   reversed within its length, the last output is gathered
   at ``length - 1`` and padded steps are filled as Keras fills them;

@@ -9,8 +9,8 @@ import copy
 import pytest
 import yaml
 
-from rnnkeras.data import spec_from_params
-from rnnkeras.params import check_params
+from rnnkeras.pipeline.data import spec_from_params
+from rnnkeras.pipeline.params import check_params
 from tests.docs.doc_blocks import REPO, blocks, pages
 
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -66,9 +66,11 @@ else:
 print("RESULT" + json.dumps(result))
 """
 
-# `rnnkeras.cli.main` in a process whose Keras already runs on another backend, as a Python
+# `rnnkeras.pipeline.cli.main` in a process whose Keras already runs on another backend, as a Python
 # caller would: the command must hand the export to a TensorFlow process.
-MAIN_AFTER_KERAS = "import sys, keras; from rnnkeras.cli import main; sys.exit(main(sys.argv[1:]))"
+MAIN_AFTER_KERAS = (
+    "import sys, keras; from rnnkeras.pipeline.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _worker(mode: str, backend: str, out: Path) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkeras.data import BUNDLED_DIR
+from rnnkeras.pipeline.data import BUNDLED_DIR
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import yaml
 
-from rnnkeras import mlflow_project
-from rnnkeras.params import load_params
-from rnnkeras.stages import keras_backend, paths, train
+from rnnkeras.pipeline import mlflow_project
+from rnnkeras.pipeline.params import load_params
+from rnnkeras.pipeline.stages import keras_backend, paths, train
 from tests.pipeline.tiny_params import classification_params
 from tests.tracking.test_mlproject import rendered_overrides
 
@@ -82,7 +82,7 @@ def test_a_stage_refuses_a_process_whose_keras_runs_another_backend(project):
 def test_a_stage_selects_its_backend_before_keras_is_imported(tmp_path, stage, expected):
     """Train follows `train.backend`; export uses TensorFlow even if the environment says JAX."""
     code = (
-        "from rnnkeras.stages import keras_backend\n"
+        "from rnnkeras.pipeline.stages import keras_backend\n"
         f"keras_backend.select_backend({stage!r}, {{'train': {{'backend': 'torch'}}}})\n"
         "import keras\n"
         "print(keras.backend.backend())\n"
@@ -124,7 +124,7 @@ def trained_backend_predictions(root: Path, backend: str, x: np.ndarray) -> np.n
 
 def check_run(root: Path, backend: str) -> None:
     """MLflow records the backend, the export report passes, the served model predicts."""
-    from rnnkeras.data import load_arrays
+    from rnnkeras.pipeline.data import load_arrays
 
     record = json.loads((root / paths.MLFLOW_RUN).read_text())
     run = mlflow.MlflowClient(record["tracking_uri"]).get_run(record["run_id"])
@@ -164,7 +164,7 @@ def test_the_mlflow_project_trains_on_torch_and_serves_on_tensorflow(tmp_path, t
     run_id = client.create_run(client.create_experiment("backends")).info.run_id
     done = python(
         "-m",
-        "rnnkeras.mlflow_project",
+        "rnnkeras.pipeline.mlflow_project",
         "main",
         "--set",
         "train.backend=torch",

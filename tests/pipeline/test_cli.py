@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 CALL = """
 import json, sys
-from rnnkeras.cli import main
+from rnnkeras.pipeline.cli import main
 try:
     main(json.loads(sys.argv[1]))
 except SystemExit as exit:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkeras.data import (
+from rnnkeras.pipeline.data import (
     BUNDLED_DIR,
     bundled_spec,
     make_windows,

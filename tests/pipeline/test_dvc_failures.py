@@ -28,10 +28,10 @@ if stage and any(arg.endswith(f"pipelines/{stage}.py") for arg in sys.orig_argv)
 """
 
 KILLS = {
-    "prepare": "rnnkeras.data:write_table",
-    "validate": "rnnkeras.data:save_arrays",
-    "train": "rnnkeras.training:write_history_plot",  # after the model is saved
-    "evaluate": "rnnkeras.tracking:log_and_register_model",  # after the metrics are written
+    "prepare": "rnnkeras.pipeline.data:write_table",
+    "validate": "rnnkeras.pipeline.data:save_arrays",
+    "train": "rnnkeras.pipeline.training:write_history_plot",  # after the model is saved
+    "evaluate": "rnnkeras.pipeline.tracking:log_and_register_model",  # after the metrics are written
     "export": "rnnkeras.export:write_export_report",  # after the files are exported
 }
 KEPT = ("models", "metrics", "export", "reports/mlflow_run.json", "reports/registry.json")

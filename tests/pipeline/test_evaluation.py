@@ -1,9 +1,9 @@
-"""`rnnkeras.evaluation.evaluate`: what the evaluate stage writes, for each task, without a model."""
+"""`rnnkeras.pipeline.evaluation.evaluate`: what the evaluate stage writes, for each task, without a model."""
 
 import numpy as np
 import pytest
 
-from rnnkeras import evaluation
+from rnnkeras.pipeline import evaluation
 
 
 def forecasting_split():

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnkeras import training
-from rnnkeras.stages import outputs, paths, prepare, train, validate
+from rnnkeras.pipeline import training
+from rnnkeras.pipeline.stages import outputs, paths, prepare, train, validate
 from tests.pipeline.tiny_params import classification_params
 
 TRAIN_OUTPUTS = (paths.MODEL, paths.MLFLOW_RUN, paths.HISTORY, paths.HISTORY_PLOT)
@@ -97,7 +97,7 @@ class StopAtEpoch(keras.callbacks.Callback):
 
 def interrupted_training(params, root, monkeypatch):
     with monkeypatch.context() as patch:
-        # The train stage looks the callback up in `rnnkeras.training` when it runs.
+        # The train stage looks the callback up in `rnnkeras.pipeline.training` when it runs.
         patch.setattr(training, "epoch_metrics_callback", lambda: StopAtEpoch(1))
         with pytest.raises(KeyboardInterrupt):
             train.run(params, root)
@@ -108,7 +108,7 @@ def interrupted_training(params, root, monkeypatch):
 def test_a_checkpoint_made_by_other_model_code_is_not_resumed(
     project, tiny_vowels_csv, monkeypatch, capsys
 ):
-    import rnnkeras.models
+    import rnnkeras.pipeline.builders
 
     params = classification_params(tiny_vowels_csv, epochs=2)
     prepare.run(params, project)
@@ -119,8 +119,10 @@ def test_a_checkpoint_made_by_other_model_code_is_not_resumed(
 
     interrupted_training(params, project, monkeypatch)
     changed = project / "models_changed.py"
-    changed.write_text(Path(rnnkeras.models.__file__).read_text() + "\n# another layer\n")
-    monkeypatch.setattr(rnnkeras.models, "__file__", str(changed))
+    changed.write_text(
+        Path(rnnkeras.pipeline.builders.__file__).read_text() + "\n# another layer\n"
+    )
+    monkeypatch.setattr(rnnkeras.pipeline.builders, "__file__", str(changed))
     train.run(params, project)
     assert "Resuming" not in capsys.readouterr().out
     assert pd.read_csv(project / paths.HISTORY)["epoch"].tolist() == [1, 2]
@@ -128,8 +130,8 @@ def test_a_checkpoint_made_by_other_model_code_is_not_resumed(
 
 def test_a_failed_evaluate_or_export_changes_no_output(project, tiny_vowels_csv, monkeypatch):
     import rnnkeras.export
-    from rnnkeras import tracking
-    from rnnkeras.stages import evaluate, export
+    from rnnkeras.pipeline import tracking
+    from rnnkeras.pipeline.stages import evaluate, export
 
     params = classification_params(tiny_vowels_csv, epochs=1)
     prepare.run(params, project)

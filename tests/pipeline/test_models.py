@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers
-from rnnkeras.models import build_classifier, build_forecaster, build_model, recurrent_core
+from rnnkeras.pipeline.builders import (
+    build_classifier,
+    build_forecaster,
+    build_model,
+    recurrent_core,
+)
 
 
 def test_a_forecaster_with_a_silent_head_predicts_no_change():

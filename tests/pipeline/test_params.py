@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnkeras import mlflow_project
-from rnnkeras.params import ParamsError, check_params, load_params
-from rnnkeras.stages import paths, train
+from rnnkeras.pipeline import mlflow_project
+from rnnkeras.pipeline.params import ParamsError, check_params, load_params
+from rnnkeras.pipeline.stages import paths, train
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -183,8 +183,8 @@ def test_the_mlflow_project_checks_its_overrides_before_any_stage(tmp_path, caps
 def test_the_csv_section_accepts_exactly_the_dataset_spec_fields():
     import dataclasses
 
-    from rnnkeras.data.spec import DatasetSpec
-    from rnnkeras.params_schema import CsvParams
+    from rnnkeras.pipeline.data.spec import DatasetSpec
+    from rnnkeras.pipeline.params_schema import CsvParams
 
     spec_fields = {field.name for field in dataclasses.fields(DatasetSpec)} - {"name"}
     assert set(CsvParams.model_fields) == spec_fields

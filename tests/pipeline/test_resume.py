@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnkeras.stages import paths, prepare, validate
+from rnnkeras.pipeline.stages import paths, prepare, validate
 from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]

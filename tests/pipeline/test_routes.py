@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from rnnkeras.stages import paths
+from rnnkeras.pipeline.stages import paths
 from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +60,7 @@ def test_the_dvc_stages_and_the_mlflow_project_train_the_same_weights(tmp_path, 
     run_id = client.create_run(client.create_experiment("routes")).info.run_id
     run(
         "-m",
-        "rnnkeras.mlflow_project",
+        "rnnkeras.pipeline.mlflow_project",
         "train",
         cwd=mlflow_route,
         MLFLOW_TRACKING_URI=store,

@@ -14,7 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Imported by every module as the parent package; they hold the version, the layer registry
 # import and the stage names, none of which changes what a stage computes.
-PACKAGE_INITS = {"rnnkeras/__init__.py", "rnnkeras/stages/__init__.py"}
+PACKAGE_INITS = {
+    "rnnkeras/__init__.py",
+    "rnnkeras/pipeline/__init__.py",
+    "rnnkeras/pipeline/stages/__init__.py",
+}
 # Imported but never run by the stage: `tracking` imports the SavedModel builder only inside
 # `log_and_register_model`, which evaluate calls, not train.
 NOT_RUN = {"train": {"rnnkeras/export"}}

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkeras.data import load_arrays, load_meta
-from rnnkeras.stages import evaluate, paths, prepare, train, validate
+from rnnkeras.pipeline.data import load_arrays, load_meta
+from rnnkeras.pipeline.stages import evaluate, paths, prepare, train, validate
 from tests.pipeline.tiny_params import classification_params, forecasting_params
 
 

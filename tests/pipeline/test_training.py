@@ -8,9 +8,14 @@ import pytest
 
 from rnnkeras.atomic_files import atomic_path
 from rnnkeras.callbacks import AutoClip, GradientClipping
-from rnnkeras.models import build_classifier
+from rnnkeras.pipeline.builders import build_classifier
+from rnnkeras.pipeline.training import (
+    clipping_callback,
+    compile_model,
+    fit_resumable,
+    read_resumable,
+)
 from rnnkeras.seeding import seed_everything
-from rnnkeras.training import clipping_callback, compile_model, fit_resumable, read_resumable
 
 
 class Killed(Exception):

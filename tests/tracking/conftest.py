@@ -18,7 +18,7 @@ def store(tmp_path, monkeypatch, empty_database):
     """A fresh store in tmp_path/project, with no run active before or after."""
     import mlflow
 
-    from rnnkeras import tracking
+    from rnnkeras.pipeline import tracking
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)

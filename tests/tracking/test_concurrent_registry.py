@@ -19,7 +19,7 @@ EVALUATION = """
 import json, sys, time
 from pathlib import Path
 import mlflow
-from rnnkeras import tracking
+from rnnkeras.pipeline import tracking
 
 root, accuracy, hold = Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "hold"
 tracking.configure(root)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnkeras.data import BUNDLED_DIR
+from rnnkeras.pipeline.data import BUNDLED_DIR
 from tests.pipeline.test_dvc_pipeline import dvc, git, project_copy
 from tests.pipeline.tiny_params import classification_params
 

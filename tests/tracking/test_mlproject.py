@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rnnkeras import mlflow_project
-from rnnkeras.params import load_params
+from rnnkeras.pipeline import mlflow_project
+from rnnkeras.pipeline.params import load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def rendered_overrides(entry, user_params):
     project = _project_spec.load_project(str(ROOT / "mlproject"))
     command = project.get_entry_point(entry).compute_command(user_params, None)
     words = shlex.split(command)
-    assert words[:6] == ["cd", "..", "&&", "python", "-m", "rnnkeras.mlflow_project"]
+    assert words[:6] == ["cd", "..", "&&", "python", "-m", "rnnkeras.pipeline.mlflow_project"]
     pairs = [words[i + 1] for i, word in enumerate(words) if word == "--set"]
     return dict(pair.split("=", 1) for pair in pairs)
 

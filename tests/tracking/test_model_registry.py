@@ -7,8 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from rnnkeras import layers, tracking
-from rnnkeras.tracking import registry
+from rnnkeras import layers
+from rnnkeras.pipeline import tracking
+from rnnkeras.pipeline.tracking import registry
 
 
 def forecaster(window=10, features=2):

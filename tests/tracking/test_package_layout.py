@@ -1,4 +1,4 @@
-"""`rnnkeras.tracking` is a package of small modules, one job each, behind the same names."""
+"""`rnnkeras.pipeline.tracking` is a package of small modules, one job each, behind the same names."""
 
 import ast
 import re
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rnnkeras import tracking
-from rnnkeras.tracking import model_logging
+from rnnkeras.pipeline import tracking
+from rnnkeras.pipeline.tracking import model_logging
 
 FOLDER = Path(tracking.__file__).parent
-REPO = FOLDER.parents[1]
+REPO = FOLDER.parents[2]
 # Where the project calls `tracking.<name>`: stages, MLflow Project, benchmarks, tests, docs.
 CALLERS = ["rnnkeras/**/*.py", "bench/*.py", "tests/**/*.py", "docs/*.md", "README.md"]
 

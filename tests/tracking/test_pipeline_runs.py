@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnkeras.data import BUNDLED_DIR
-from rnnkeras.stages import evaluate, export, paths, prepare, validate
+from rnnkeras.pipeline.data import BUNDLED_DIR
+from rnnkeras.pipeline.stages import evaluate, export, paths, prepare, validate
 from tests.pipeline.tiny_params import classification_params
 
 REPO = Path(__file__).resolve().parents[2]

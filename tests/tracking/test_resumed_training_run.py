@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnkeras import tracking
+from rnnkeras.pipeline import tracking
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 KILLED_TRAINING = """
 import os, signal, sys
 import mlflow
-from rnnkeras import tracking
+from rnnkeras.pipeline import tracking
 
 root = sys.argv[1]
 tracking.configure(root)

@@ -16,8 +16,8 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from rnnkeras import layers as rl
-from rnnkeras import tracking
 from rnnkeras.layers import kernel_dispatch
+from rnnkeras.pipeline import tracking
 
 # The module, not the `rnn` function that `keras.src.backend.tensorflow` re-exports under its name.
 keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
@@ -202,7 +202,7 @@ def test_in_process_predict_checks_the_same(served):
 
 
 def test_open_axes_take_any_size_and_integer_inputs_refuse_fractions():
-    from rnnkeras.tracking.served_model import InvalidInputs, check_inputs
+    from rnnkeras.pipeline.tracking.served_model import InvalidInputs, check_inputs
 
     for steps in (1, 7):
         assert check_inputs(np.ones((2, steps, 3)), (None, None, 3), tf.float32).shape[1] == steps

@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from rnnkeras import serving, tracking
-from rnnkeras.data import BUNDLED_DIR, make_windows
-from rnnkeras.models import build_forecaster
+from rnnkeras.pipeline import tracking
+from rnnkeras.pipeline.builders import build_forecaster
+from rnnkeras.pipeline.data import BUNDLED_DIR, make_windows
+from tests.tracking import model_server
 
 # Put first on PYTHONPATH, this makes `import rnnkeras` fail in every process of the server,
 # the editable install notwithstanding: sitecustomize runs after site-packages are set up.
@@ -68,8 +69,8 @@ def refused_inputs(windows):
         (body_with("NaN"), "Received: inputs[1][7][0]=NaN (1 such value(s))"),
         (body_with("1e309"), "Received: inputs[1][7][0]=Infinity (1 such value(s))"),
         (b'{"inputs": []}', "Received: inputs=[]"),
-        (serving.inputs_body(windows[:, :10]), "Received: inputs.shape=(2, 10, 1)"),
-        (serving.inputs_body(windows[:, :, 0]), "Received: inputs.shape=(2, 52)"),
+        (model_server.inputs_body(windows[:, :10]), "Received: inputs.shape=(2, 10, 1)"),
+        (model_server.inputs_body(windows[:, :, 0]), "Received: inputs.shape=(2, 52)"),
     ]
 
 
@@ -102,7 +103,7 @@ def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     extra = {"PYTHONPATH": str(hidden), "MLFLOW_TRACKING_URI": tracking.configure(store)}
-    env = serving.server_environment(extra)
+    env = model_server.server_environment(extra)
     probe = subprocess.run(
         [sys.executable, "-c", "import rnnkeras"],
         cwd=elsewhere,
@@ -122,7 +123,7 @@ def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     np.testing.assert_allclose(json.loads(loaded.stdout), expected[:4], rtol=1e-5, atol=1e-5)
 
-    server = serving.ModelServer(
+    server = model_server.ModelServer(
         "models:/co2-forecaster@champion",
         env=extra,
         cwd=elsewhere,
@@ -133,22 +134,24 @@ def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
         served = server.predict(test[:32])
         np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-5)
 
-        status, reply = serving.request(f"{server.url}/invocations", b'{"inputs": [[[0.5')
+        status, reply = model_server.request(f"{server.url}/invocations", b'{"inputs": [[[0.5')
         assert status == 400 and "valid JSON" in reply["message"]
-        status, reply = serving.request(f"{server.url}/invocations", json.dumps({"x": 1}).encode())
+        status, reply = model_server.request(
+            f"{server.url}/invocations", json.dumps({"x": 1}).encode()
+        )
         assert status == 400 and "'inputs'" in reply["message"]
         for inputs, received in refused_inputs(test[:2]):
-            status, reply = serving.request(f"{server.url}/invocations", inputs)
+            status, reply = model_server.request(f"{server.url}/invocations", inputs)
             assert status == 400, (inputs[:80], reply)
             assert reply["message"].startswith(EXPECTED), reply["message"]
             assert reply["message"].endswith(received), reply["message"]
 
-        assert serving.request(f"{server.url}/ping")[0] == 200
+        assert model_server.request(f"{server.url}/ping")[0] == 200
         np.testing.assert_allclose(server.predict(test[:1]), expected[:1], rtol=1e-5, atol=1e-5)
         pid = server.process.pid
     assert server.process.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
     with pytest.raises(OSError):
-        serving.request(f"{server.url}/ping", timeout=2.0)
+        model_server.request(f"{server.url}/ping", timeout=2.0)
     assert "rnnkeras" not in (tmp_path / "server.log").read_text().replace("hide_rnnkeras", "")

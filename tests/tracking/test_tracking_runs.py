@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnkeras import tracking, training
+from rnnkeras.pipeline import tracking, training
 
 
 def git(folder, *args):

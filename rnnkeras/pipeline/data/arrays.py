@@ -1,0 +1,296 @@
+"""Model-ready arrays: sliding windows for forecasting, padded sequences for classification.
+
+Forecasting windows are stored relative to their last time step (`x`), with the future
+values of the target as changes from its last value (`y`) and that value (`last_value`):
+a forecast in the data's units is `last_value + prediction`.
+
+On disk (written by the `validate` stage once the table passed every check) a folder holds
+`train.npz`, `val.npz`, `test.npz` and `meta.json`; docs/data.md describes every array.
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from rnnkeras.atomic_files import atomic_path
+from rnnkeras.pipeline.data import spec as spec_lib
+from rnnkeras.pipeline.data.number_format import (
+    FEATURE_MAX,
+    INTEGER_PATTERN,
+    NUMBER_PATTERN,
+    TIME_STEP_MAX,
+    column_to_numbers,
+)
+
+
+def make_windows(
+    values: np.ndarray, window: int, horizon: int, target_index: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cuts a multivariate series into (past window, next values) pairs.
+
+    Args:
+        values: array of shape `(timesteps, features)`.
+        window: number of past time steps the model reads.
+        horizon: number of following values of the target feature to predict.
+        target_index: which feature is the target.
+
+    Returns:
+        `x` of shape `(n, window, features)`, `y` of shape `(n, horizon)` and `end` of shape
+        `(n,)`: for window `i`, `x[i] = values[end[i] - window : end[i]]` and
+        `y[i] = values[end[i] : end[i] + horizon, target_index]`.
+
+    Example:
+
+    >>> x, y, end = make_windows(np.arange(6.0)[:, None], window=3, horizon=2)
+    >>> x[:, :, 0].tolist(), y.tolist(), end.tolist()
+    ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [[3.0, 4.0], [4.0, 5.0]], [3, 4])
+    """
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2:
+        raise ValueError(
+            "make_windows expects values of shape (timesteps, features). "
+            f"Received: values.shape={values.shape}"
+        )
+    if window < 1 or horizon < 1:
+        raise ValueError(
+            "make_windows expects window >= 1 and horizon >= 1. "
+            f"Received: window={window}, horizon={horizon}"
+        )
+    end = np.arange(window, len(values) - horizon + 1)
+    x = np.stack([values[e - window : e] for e in end]) if len(end) else None
+    y = np.stack([values[e : e + horizon, target_index] for e in end]) if len(end) else None
+    if x is None:
+        x = np.zeros((0, window, values.shape[1]), np.float32)
+        y = np.zeros((0, horizon), np.float32)
+    return x, y, end
+
+
+def pad_sequences(
+    sequences: list[np.ndarray], length: int, value: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stacks variable-length sequences into one array, padding at the end.
+
+    Args:
+        sequences: arrays of shape `(timesteps_i, features)`.
+        length: the padded length; every sequence must fit.
+        value: the padding value (the model's `Masking` layer skips time steps equal to it).
+
+    Returns:
+        `x` of shape `(n, length, features)` and `lengths` of shape `(n,)`.
+
+    Example:
+
+    >>> x, lengths = pad_sequences([np.ones((2, 1)), np.ones((3, 1))], length=4)
+    >>> x[:, :, 0].tolist(), lengths.tolist()
+    ([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0]], [2, 3])
+    """
+    lengths = np.array([len(s) for s in sequences], dtype=np.int32)
+    if len(sequences) and lengths.max() > length:
+        raise ValueError(
+            f"pad_sequences expects every sequence to fit in length={length}. "
+            f"Received: longest sequence={int(lengths.max())}"
+        )
+    features = sequences[0].shape[1] if sequences else 0
+    x = np.full((len(sequences), length, features), value, dtype=np.float32)
+    for i, sequence in enumerate(sequences):
+        x[i, : len(sequence)] = sequence
+    return x, lengths
+
+
+def table_to_arrays(table, spec: spec_lib.DatasetSpec, prepare: dict) -> tuple[dict, dict]:
+    """Converts a validated prepared table into per-split arrays and their description.
+
+    Args:
+        table: the prepared table (see `prepare_table`) after it passed validation.
+        spec: its dataset spec.
+        prepare: the `prepare` section of `params.yaml`; forecasting reads `window` and
+            `horizon`.
+
+    Returns:
+        `(arrays, meta)`: `arrays[split]` is a dict of NumPy arrays for `train`, `val` and
+        `test`; `meta` describes them (task, features, classes, shapes, input statistics).
+
+    Example:
+
+    >>> from rnnkeras.pipeline.data import bundled_spec, prepare_table
+    >>> params = {"window": 52, "horizon": 13, "val_fraction": 0.15, "test_fraction": 0.15}
+    >>> table = prepare_table(bundled_spec("co2"), params)
+    >>> arrays, meta = table_to_arrays(table, bundled_spec("co2"), params)
+    >>> arrays["train"]["x"].shape, arrays["train"]["y"].shape
+    ((1534, 52, 1), (1534, 13))
+    """
+    table = table.copy()
+    features = list(spec.feature_columns)
+    for column in features:
+        table[column] = column_to_numbers(table, column, spec, NUMBER_PATTERN, FEATURE_MAX)
+    table[spec_lib.TIME] = column_to_numbers(
+        table, spec_lib.TIME, spec, INTEGER_PATTERN, TIME_STEP_MAX
+    )
+    groups = [
+        group.sort_values(spec_lib.TIME)
+        for _, group in table.groupby(spec_lib.SEQUENCE, sort=False)
+    ]
+    meta = {"task": spec.task, "dataset": spec.name, "features": features}
+    if spec.task == "forecasting":
+        arrays = _forecasting_arrays(groups, spec, prepare, meta)
+    else:
+        arrays = _classification_arrays(groups, spec, meta)
+    meta["counts"] = {split: int(len(arrays[split]["x"])) for split in spec_lib.SPLITS}
+    return arrays, meta
+
+
+def _forecasting_arrays(groups, spec, prepare, meta):
+    window = int(prepare.get("window", 52))
+    horizon = int(prepare.get("horizon", 1))
+    target_index = list(spec.feature_columns).index(spec.target_column)
+    parts = {split: [] for split in spec_lib.SPLITS}
+    for group in groups:
+        values = group[list(spec.feature_columns)].to_numpy(np.float32)
+        x, y, end = make_windows(values, window, horizon, target_index)
+        last_target_split = group[spec_lib.SPLIT].to_numpy()[end + horizon - 1]
+        time_step = group[spec_lib.TIME].to_numpy()[end]
+        for split in spec_lib.SPLITS:
+            keep = last_target_split == split
+            parts[split].append((x[keep], y[keep], time_step[keep]))
+    arrays = {}
+    for split, pieces in parts.items():
+        x = np.concatenate([p[0] for p in pieces])
+        y = np.concatenate([p[1] for p in pieces])
+        last = x[:, -1, :]
+        # Windows relative to their last step and targets as changes from the last target
+        # value: the model never sees the level of a trending series, so it works (and
+        # quantizes to int8) outside the range of the training years too.
+        arrays[split] = {
+            "x": x - last[:, None, :],
+            "y": y - last[:, target_index : target_index + 1],
+            "last_value": last[:, target_index],
+            "time_step": np.concatenate([p[2] for p in pieces]).astype(np.int64),
+        }
+    train = arrays["train"]
+    if not len(train["x"]):
+        raise ValueError(
+            f"Dataset '{spec.name}': no training window fits; each series needs more than "
+            f"window + horizon steps in the train split. Received: window={window}, "
+            f"horizon={horizon}"
+        )
+    meta.update(
+        target=spec.target_column,
+        target_index=target_index,
+        window=window,
+        horizon=horizon,
+        input_variance=_safe_variance(train["x"].reshape(-1, train["x"].shape[-1])),
+        target_scale=float(np.sqrt(_safe_variance(train["y"].reshape(-1, 1))[0])),
+    )
+    return arrays
+
+
+def _classification_arrays(groups, spec, meta):
+    # Without declared labels the classes are those of the train split (validation refuses a
+    # label seen only in val or test, which the model could never have learned).
+    labels = {
+        str(group[spec_lib.LABEL].iloc[0])
+        for group in groups
+        if group[spec_lib.SPLIT].iloc[0] == "train"
+    }
+    classes = list(spec.labels) if spec.labels else sorted(labels, key=_natural_key)
+    index = {label: i for i, label in enumerate(classes)}
+    longest = max(len(group) for group in groups)
+    length = int(spec.sequence_length[1]) if spec.sequence_length else longest
+    arrays = {}
+    for split in spec_lib.SPLITS:
+        chosen = [g for g in groups if g[spec_lib.SPLIT].iloc[0] == split]
+        x, lengths = pad_sequences(
+            [g[list(spec.feature_columns)].to_numpy(np.float32) for g in chosen],
+            length,
+            value=0.0,
+        )
+        arrays[split] = {
+            "x": x,
+            "y": np.array([index[str(g[spec_lib.LABEL].iloc[0])] for g in chosen], np.int32),
+            "lengths": lengths,
+            "sequence_id": np.array([str(g[spec_lib.SEQUENCE].iloc[0]) for g in chosen]),
+        }
+    train = arrays["train"]
+    frames = np.concatenate([x[:n] for x, n in zip(train["x"], train["lengths"], strict=True)])
+    meta.update(
+        classes=classes,
+        max_length=length,
+        input_mean=[float(v) for v in frames.mean(axis=0)],
+        input_variance=_safe_variance(frames),
+    )
+    return arrays
+
+
+def _safe_variance(values: np.ndarray) -> list[float]:
+    variance = np.var(values.astype(np.float64), axis=0)
+    return [float(v) if v > 1e-12 else 1.0 for v in variance]
+
+
+def _natural_key(label: str):
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def save_arrays(folder: str | Path, arrays: dict, meta: dict) -> None:
+    """Writes `train.npz`, `val.npz`, `test.npz` and `meta.json`, replacing the folder atomically.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "validated"
+    >>> splits = {s: {"x": np.zeros((1, 2, 1)), "y": np.zeros((1, 1))} for s in ("train", "val", "test")}
+    >>> save_arrays(folder, splits, {"task": "forecasting"})
+    >>> sorted(p.name for p in folder.iterdir())
+    ['meta.json', 'test.npz', 'train.npz', 'val.npz']
+    """
+    with atomic_path(folder) as tmp:
+        tmp.mkdir(parents=True)
+        for split, split_arrays in arrays.items():
+            _write_npz(tmp / f"{split}.npz", split_arrays)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
+    """Like `np.savez`, but byte-identical for identical arrays: `np.savez` stamps each member
+    with the current time, and DVC would then see new data (and retrain) after every run."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(member, "w", force_zip64=True) as stream:
+                np.lib.format.write_array(stream, np.asanyarray(array), allow_pickle=False)
+
+
+def load_arrays(folder: str | Path, split: str) -> dict:
+    """Reads one split written by `save_arrays` as a dict of NumPy arrays.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> save_arrays(folder, {"test": {"x": np.ones((2, 3, 1))}}, {})
+    >>> load_arrays(folder, "test")["x"].shape
+    (2, 3, 1)
+    """
+    path = Path(folder) / f"{split}.npz"
+    if not path.is_file():
+        raise ValueError(
+            f"load_arrays expects {path} (written by the validate stage). "
+            f"Received: folder={str(folder)!r}, split={split!r}"
+        )
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
+def load_meta(folder: str | Path) -> dict:
+    """Reads `meta.json` written by `save_arrays`."""
+    path = Path(folder) / "meta.json"
+    if not path.is_file():
+        raise ValueError(
+            f"load_meta expects {path} (written by the validate stage). "
+            f"Received: folder={str(folder)!r}"
+        )
+    return json.loads(path.read_text())

@@ -1,0 +1,80 @@
+"""Stage `export`: SavedModel and builtins-only TFLite files, checked against the Keras model."""
+
+import importlib.util
+from pathlib import Path
+
+from rnnkeras.pipeline.stages import entry, keras_backend, paths
+from rnnkeras.pipeline.stages.outputs import staged_outputs
+
+OUTPUTS = (paths.EXPORT, paths.EXPORT_REPORT, paths.EXPORT_REPORT.with_suffix(".md"))
+
+
+def run(params: dict, root: Path = Path(".")) -> None:
+    """Exports models/model.keras to export/saved_model/ (TensorFlow Serving layout) and
+    export/model_<quantize>.tflite for each `export.quantize` mode (int8 calibrated on the
+    training inputs), writes the parity report reports/export.{json,md} on the test split,
+    logs everything to the training's MLflow run (a rerun: to a child run of it), and fails
+    if an export misses its documented parity threshold."""
+    keras_backend.select_backend("export", params)  # TensorFlow, whatever trained the model
+
+    import keras
+
+    from rnnkeras.export import export_saved_model, export_tflite, write_export_report
+    from rnnkeras.pipeline import tracking
+    from rnnkeras.pipeline.data import load_arrays, load_meta
+
+    export = params["export"]
+    meta = load_meta(root / paths.VALIDATED)
+    test = load_arrays(root / paths.VALIDATED, "test")
+    calibration = load_arrays(root / paths.VALIDATED, "train")["x"]
+    model = keras.models.load_model(root / paths.MODEL, compile=False)
+    # Written aside and moved in together at the end: a failed export (parity included)
+    # keeps the last good files.
+    with staged_outputs(root, OUTPUTS) as staged:
+        out = staged[paths.EXPORT]
+        saved = export_saved_model(model, out / "saved_model", version=1, overwrite=True)
+        files = []
+        for mode in export.get("quantize", ["none"]):
+            name = "float32" if mode in (None, "none") else mode
+            files.append(
+                export_tflite(
+                    model,
+                    out / f"model_{name}.tflite",
+                    batch_size=int(export.get("batch_size", 1)),
+                    quantize=mode,
+                    representative_data=calibration,
+                    # rnnkeras.pipeline.data pads at the end, which lets masked LSTMs use the fused op.
+                    right_padded=meta["task"] == "classification",
+                )
+            )
+        report_path = staged[paths.EXPORT_REPORT]
+        report = write_export_report(
+            model,
+            report_path,
+            test["x"],
+            test["y"],
+            saved_model=saved,
+            tflite=files,
+            task="classification" if meta["task"] == "classification" else "regression",
+            compare_torch=importlib.util.find_spec("torch") is not None,
+            strict=False,
+        )
+        # The report names the files where they end up, not where they were written.
+        for summary in (report_path, report_path.with_suffix(".md")):
+            summary.write_text(summary.read_text().replace(str(out), str(root / paths.EXPORT)))
+        tracking.configure(root)
+        with tracking.resume_run(root / paths.MLFLOW_RUN, "export", {"export": export}):
+            tracking.log_artifacts(
+                [*sorted(out.iterdir()), report_path, report_path.with_suffix(".md")],
+                artifact_path="export",
+            )
+        print(report_path.with_suffix(".md").read_text())
+        if not report["passed"]:
+            raise ValueError(
+                "Export parity check failed (report above); the previous export/ and "
+                f"reports are kept. Received: passed={report['passed']}"
+            )
+
+
+def main(argv=None) -> int:
+    return entry.main("export", run, argv)
