@@ -10,7 +10,7 @@ root), which TensorFlow Addons' cells used.
 Example:
 
 >>> import numpy as np, keras
->>> v = np.array([[1.0, 2.0, 3.0]], "float32")
+>>> v = keras.ops.convert_to_tensor([[1.0, 2.0, 3.0]])
 >>> normalized = layer_normalize(v, np.ones(3, "float32"), None, 1e-3)
 >>> np.round(keras.ops.convert_to_numpy(normalized), 3)
 array([[-1.224,  0.   ,  1.224]], dtype=float32)

@@ -110,7 +110,8 @@ def test_keras_file_reloads_in_fresh_process(name, reloaded):
     expected, result, stderr = reloaded
     assert result is not None, stderr[-3000:]
     got = [np.asarray(o, dtype="float32") for o in result[name]["outputs"]]
-    harness.assert_outputs_close(got, expected[name], atol=1e-6)
+    # The loader runs on TensorFlow; saved under JAX or PyTorch, round-off differs a little.
+    harness.assert_outputs_close(got, expected[name])
     if name.startswith("layer_norm_"):
         assert f"rnnkeras.layers.{name}" in result[name]["modules"], result[name]["modules"]
     elif name == "cells_in_keras_rnn":
