@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+import rnnkeras.pipeline.data.spec as spec_lib
 from rnnkeras.atomic_files import atomic_path
-from rnnkeras.pipeline.data import spec as spec_lib
 from rnnkeras.pipeline.data.number_format import (
     FEATURE_MAX,
     INTEGER_PATTERN,

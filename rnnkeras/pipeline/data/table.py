@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkeras.pipeline.data import spec as spec_lib
+import rnnkeras.pipeline.data.spec as spec_lib
 
 
 def read_source(path: str | Path):

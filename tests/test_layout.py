@@ -1,0 +1,32 @@
+"""The package's layout holds: the library never imports the application.
+
+The library (`rnnkeras.layers`, `rnnkeras.callbacks`, `rnnkeras.export` and the small
+modules beside them) is what a Keras user imports; the application (`rnnkeras.pipeline`)
+runs the pipeline around it and may import anything. Read statically from the source
+(`tests/import_graph.py`), so no module is imported and the test takes a second.
+"""
+
+import pytest
+
+from tests import import_graph
+
+GRAPH = import_graph.package_graph()
+APPLICATION = "rnnkeras.pipeline"
+LIBRARY = sorted(
+    name for name in GRAPH if name != APPLICATION and not name.startswith(f"{APPLICATION}.")
+)
+
+
+def is_application(name: str) -> bool:
+    return name == APPLICATION or name.startswith(f"{APPLICATION}.")
+
+
+def test_the_graph_sees_both_halves():
+    assert {"rnnkeras.layers", "rnnkeras.export.tflite", "rnnkeras.callbacks"} <= set(LIBRARY)
+    assert "rnnkeras.layers" in import_graph.reachable(GRAPH, "rnnkeras.pipeline.stages.train")
+
+
+@pytest.mark.parametrize("module", LIBRARY)
+def test_the_library_never_imports_the_application(module):
+    reached = sorted(name for name in import_graph.reachable(GRAPH, module) if is_application(name))
+    assert not reached, f"{module} imports the application: {reached}"
