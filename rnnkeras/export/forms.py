@@ -2,8 +2,8 @@
 
 Three forms run on a plain TFLite runtime (builtin ops only):
 
-- ``"fused"``: an LSTM becomes one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op
-  (``rnnkeras.export.tflite_lstm_op``);
+- ``"fused"``: an LSTM (also with ``proj_size``) or a ``PeepholeLSTM`` becomes
+  one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (``rnnkeras.export.tflite_lstm_op``);
 - ``"while"``: the layer's own loop, a builtin ``WHILE`` op once the batch and
   time axes are fixed;
 - ``"unrolled"``: the layer's own loop with ``unroll=True``, one copy of the
@@ -35,6 +35,7 @@ import keras
 
 from rnnkeras.export.support import is_lstm, recurrent_layers
 from rnnkeras.export.tflite_lstm_op import fused_lstm_call, fusion_blockers
+from rnnkeras.layers import PeepholeLSTM
 
 FUSE_LSTM = ("never", "when_possible", "always")
 LOOPS = ("own", "while", "unrolled")
@@ -63,12 +64,20 @@ def _loop_form(layer, loops: str) -> tuple[str, str]:
     return loops, f"loops={loops!r}"
 
 
-def _routed_call(path: str, layer, fuse_lstm: str, loops: str, right_padded: bool, records: dict):
+def _routed_call(
+    path: str,
+    layer,
+    fuse_lstm: str,
+    loops: str,
+    right_padded: bool,
+    float_file: bool,
+    records: dict,
+):
     original = layer.call
 
     def call(sequences, initial_state=None, mask=None, training=False):
-        if fuse_lstm != "never" and is_lstm(layer):
-            blockers = fusion_blockers(layer, mask, right_padded)
+        if fuse_lstm != "never" and (is_lstm(layer) or isinstance(layer, PeepholeLSTM)):
+            blockers = fusion_blockers(layer, mask, right_padded, float_file)
             if not blockers:
                 reason = "masked, right-padded" if mask is not None else "fusable"
                 call_index = len(records)
@@ -101,6 +110,7 @@ def traced_forms(
     fuse_lstm: str = "when_possible",
     loops: str = "own",
     right_padded: bool = False,
+    float_file: bool = True,
 ) -> Iterator[dict[str, LayerForm]]:
     """Routes every recurrent layer of ``model`` to its export form while the block runs.
 
@@ -117,6 +127,8 @@ def traced_forms(
             ``unrolled`` for layers built with ``unroll=True``), ``"while"`` or
             ``"unrolled"``.
         right_padded: Masked inputs are right-padded, so masked LSTMs can fuse.
+        float_file: The file keeps float32 weights (no quantization), so LSTMs
+            with peephole or projection weights can fuse too.
     """
     if fuse_lstm not in FUSE_LSTM or loops not in LOOPS:
         raise ValueError(
@@ -132,7 +144,9 @@ def traced_forms(
                 layer.use_cudnn = False
             # An instance attribute shadows the class's call only for this trace.
             object.__setattr__(
-                layer, "call", _routed_call(path, layer, fuse_lstm, loops, right_padded, records)
+                layer,
+                "call",
+                _routed_call(path, layer, fuse_lstm, loops, right_padded, float_file, records),
             )
         yield records
     finally:

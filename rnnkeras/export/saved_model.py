@@ -38,6 +38,7 @@ def serving_module(
     fuse_lstm: str = "never",
     loops: str = "own",
     right_padded: bool = False,
+    float_file: bool = True,
 ) -> tuple[tf.Module, dict[str, LayerForm]]:
     """The model's forward pass traced into a `tf.Module`: every SavedModel of rnnkeras comes from here.
 
@@ -63,6 +64,7 @@ def serving_module(
             (TFLite), as in `traced_forms`.
         loops: Form of the layers not fused, as in `traced_forms`.
         right_padded: Masked inputs are right-padded, so masked LSTMs can fuse.
+        float_file: The TFLite file keeps float32 weights, as in `traced_forms`.
 
     Returns:
         `(module, forms)`: the traced module and what each recurrent layer became.
@@ -96,7 +98,7 @@ def serving_module(
             # The routing lives inside the traced body: tf.saved_model.save
             # traces __call__ again on its own, and that trace must not find
             # the cuDNN path either.
-            with traced_forms(model, fuse_lstm, loops, right_padded) as routed:
+            with traced_forms(model, fuse_lstm, loops, right_padded, float_file) as routed:
                 outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
             forms.update(routed)
             return outputs

@@ -27,9 +27,9 @@ from rnnkeras.export.flatbuffer import (
 from rnnkeras.export.forms import LayerForm
 from rnnkeras.export.quantization import checked_mode, configure, representative_samples
 from rnnkeras.export.saved_model import save_serving_module, serving_module
-from rnnkeras.export.support import check_exportable, input_names, input_specs
+from rnnkeras.export.support import check_exportable, input_names, input_specs, recurrent_layers
 from rnnkeras.export.tensorflow_process import runs_on_tensorflow
-from rnnkeras.export.tflite_lstm_op import FUSED_OP, without_cell_clip
+from rnnkeras.export.tflite_lstm_op import FUSED_OP, with_cell_state_weights, without_cell_clip
 
 FORMS = ("auto", "fused", "while", "unrolled")
 """`export_tflite(form=...)`:
@@ -98,12 +98,20 @@ def convert(
     SavedModel in a scratch folder, which the TFLite converter then reads.
     """
     fuse_lstm, loops = _trace_options(form, quantize)
-    module, forms = serving_module(model, specs, fuse_lstm, loops, right_padded)
+    module, forms = serving_module(
+        model, specs, fuse_lstm, loops, right_padded, float_file=quantize is None
+    )
     with tempfile.TemporaryDirectory(prefix="rnnkeras-export-") as scratch:
         save_serving_module(module, scratch)
         converter = tf.lite.TFLiteConverter.from_saved_model(scratch)
         configure(converter, quantize, samples, specs)
-        return converter.convert(), forms
+        content = converter.convert()
+    fused = [
+        layer.cell
+        for path, layer in recurrent_layers(model)
+        if path in forms and forms[path].form == "fused"
+    ]
+    return with_cell_state_weights(content, fused), forms
 
 
 @runs_on_tensorflow

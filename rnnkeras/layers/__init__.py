@@ -18,6 +18,7 @@ from rnnkeras.layers.layer_norm_gru import LayerNormGRU, LayerNormGRUCell
 from rnnkeras.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from rnnkeras.layers.layer_norm_simple_rnn import LayerNormSimpleRNN, LayerNormSimpleRNNCell
 from rnnkeras.layers.lstm import LSTM, LSTMCell
+from rnnkeras.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from rnnkeras.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from rnnkeras.layers.stacked import StackedRNN
 
@@ -37,6 +38,8 @@ __all__ = [
     "LayerNormLSTMCell",
     "LayerNormSimpleRNN",
     "LayerNormSimpleRNNCell",
+    "PeepholeLSTM",
+    "PeepholeLSTMCell",
     "SimpleRNN",
     "SimpleRNNCell",
     "StackedRNN",

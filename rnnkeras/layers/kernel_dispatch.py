@@ -64,6 +64,7 @@ def fused_kernel_blockers(layer, masked: bool = False) -> list[str]:
     """
     kernel = getattr(layer, "fused_kernel", None)
     if kernel is None:
+        # E.g. PeepholeLSTM: cuDNN's LSTM has no cell-to-gate (peephole) weights.
         return [f"{type(layer).__name__} has no fused kernel"]
     backend = keras.backend.backend()
     cell = layer.cell
@@ -83,6 +84,14 @@ def fused_kernel_blockers(layer, masked: bool = False) -> list[str]:
         (not layer.unroll, "unroll=True"),
         (cell.use_bias, "use_bias=False"),
         (kernel != "gru" or cell.reset_after, "reset_after=False"),
+        # Keras 3.15's lstm kernels (TensorFlow, JAX, PyTorch) take no
+        # projection weights; PyTorch's own cuDNN LSTM does (weight_hr), but
+        # Keras' torch path hands torch._VF.lstm four weights per layer only.
+        (
+            getattr(cell, "proj_size", None) is None,
+            f"proj_size={getattr(cell, 'proj_size', None)} (Keras' {backend} LSTM kernel "
+            "takes no projection)",
+        ),
         (
             layer.state_perturbation is None,
             "a time-step probe (state_perturbation) is attached",

@@ -1,11 +1,44 @@
 """Long Short-Term Memory (Hochreiter & Schmidhuber, 1997), with a forget gate
-(Gers et al., 2000) whose bias starts at one (Jozefowicz et al., 2015)."""
+(Gers et al., 2000) whose bias starts at one (Jozefowicz et al., 2015) and an
+optional projection of the hidden state (Sak, Senior & Beaufays, 2014)."""
 
 import keras
 from keras import activations, initializers, ops
 
-from rnnkeras.layers.cell import RecurrentCell
-from rnnkeras.layers.recurrent import RecurrentLayer, cell_property
+from rnnkeras.layers.cell import RecurrentCell, check_units
+from rnnkeras.layers.recurrent import RecurrentLayer, cell_property, describe_layer
+
+
+def check_proj_size(proj_size, units: int, owner: str):
+    """Returns `proj_size` if it is `None` or an integer in `[1, units)`.
+
+    Args:
+        proj_size: The value the user passed as `proj_size`.
+        units: The cell's `units`; a projection is narrower, as in PyTorch.
+        owner: How the error names the layer or cell.
+
+    Raises:
+        ValueError: If `proj_size` is neither `None` nor an integer with
+            `0 < proj_size < units` (`True` is refused too).
+    """
+    if proj_size is None:
+        return None
+    if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 < proj_size < units:
+        raise ValueError(
+            f"{owner} expects `proj_size` to be None or an integer in [1, units={units}). "
+            f"Received: proj_size={proj_size!r}"
+        )
+    return proj_size
+
+
+def check_layer_proj_size(layer_class: type, units, proj_size, kwargs: dict) -> None:
+    """`check_proj_size` for a layer under construction (after checking `units`).
+
+    Raises:
+        ValueError: If `units` or `proj_size` is invalid; the message names the layer.
+    """
+    owner = describe_layer(layer_class, kwargs)
+    check_proj_size(proj_size, check_units(units, owner), owner)
 
 
 @keras.saving.register_keras_serializable(package="rnnkeras")
@@ -22,9 +55,17 @@ class LSTMCell(RecurrentCell):
     `kernel (features, 4 * units)`, `recurrent_kernel (units, 4 * units)`,
     `bias (4 * units,)`, so weights swap both ways with the Keras built-in.
 
+    With `proj_size=P` (Sak, Senior & Beaufays, 2014, "Long Short-Term Memory
+    Recurrent Neural Network Architectures for Large Scale Acoustic
+    Modeling"), `h_t = (σ(o) * act(c_t)) @ projection_kernel`, with
+    `projection_kernel (units, P)`: `h`, the output and the rows of
+    `recurrent_kernel (P, 4 * units)` shrink to `P` while `c` keeps `units`,
+    as in `torch.nn.LSTM(proj_size=P)` (its `weight_hr_l0` is
+    `projection_kernel` transposed).
+
     Args:
-        units: Positive integer, the size of the hidden state `h`, of the cell
-            state `c` and of the output.
+        units: Positive integer, the size of the cell state `c` and, without
+            `proj_size`, of the hidden state `h` and of the output.
         activation: Activation of the cell candidate `g` and of `c_t` before the
             output gate; `None` means linear. Default: `"tanh"`.
         recurrent_activation: Activation of the input, forget and output gates.
@@ -32,11 +73,16 @@ class LSTMCell(RecurrentCell):
         unit_forget_bias: Start the forget-gate part of `bias` at one and the rest
             at `bias_initializer`, as Jozefowicz et al. (2015) recommend (only
             with `use_bias=True`). Default: `True`.
+        proj_size: `None` (no projection), or an integer in `[1, units)`, the
+            size of the projected `h` and of the output. `projection_kernel` is
+            created after the other weights and uses `kernel_initializer`,
+            `kernel_regularizer` and `kernel_constraint`. Default: `None`.
         use_bias: Whether to add `bias`. Default: `True`.
         kernel_initializer: Initializer of `kernel`, the input weights
             `(features, 4 * units)`. Default: `"glorot_uniform"`.
         recurrent_initializer: Initializer of `recurrent_kernel`, the
-            state-to-gates weights `(units, 4 * units)`. Default: `"orthogonal"`.
+            state-to-gates weights `(units or proj_size, 4 * units)`.
+            Default: `"orthogonal"`.
         bias_initializer: Initializer of `bias` `(4 * units,)`. Default: `"zeros"`.
         kernel_regularizer: Regularizer of `kernel`; its penalty is added to
             `losses`. Default: `None`.
@@ -58,18 +104,20 @@ class LSTMCell(RecurrentCell):
 
     Call arguments:
         inputs: One time step, `(batch, features)`.
-        states: `[h, c]`, each `(batch, units)`.
+        states: `[h, c]`, `(batch, units)` each (`h` is `(batch, proj_size)`
+            with a projection).
         training: Whether dropout applies. Inside `keras.layers.RNN` the dropout
             masks are drawn once per sequence and reused at every step.
 
     Returns:
-        `(h_t, [h_t, c_t])`, each `(batch, units)`.
+        `(h_t, [h_t, c_t])`, shaped as the states.
 
     Raises:
         ValueError: At construction, if `units` is not a positive integer,
-            `dropout` or `recurrent_dropout` lies outside `[0, 1)` or the `dtype`
-            policy is not floating-point; when built, if the feature size (last
-            axis of the input) is unknown.
+            `proj_size` is not `None` or an integer in `[1, units)`, `dropout`
+            or `recurrent_dropout` lies outside `[0, 1)` or the `dtype` policy
+            is not floating-point; when built, if the feature size (last axis of
+            the input) is unknown.
 
     Example:
 
@@ -88,12 +136,31 @@ class LSTMCell(RecurrentCell):
         activation="tanh",
         recurrent_activation="sigmoid",
         unit_forget_bias=True,
+        proj_size=None,
         **kwargs,
     ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
-        self.state_size = [self.units, self.units]
+        self.proj_size = check_proj_size(
+            proj_size, self.units, f"{type(self).__name__} '{self.name}'"
+        )
+        # With a projection, h (the output and the recurrent input) has
+        # proj_size entries while the cell state c keeps units.
+        self.output_size = self.units if proj_size is None else proj_size
+        self.state_size = [self.output_size, self.units]
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.proj_size is not None:
+            # As torch.nn.LSTM's weight_hr, transposed to the Keras (in, out) layout.
+            self.projection_kernel = self.add_weight(
+                shape=(self.units, self.proj_size),
+                name="projection_kernel",
+                initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+            )
 
     def build_bias(self):
         initializer = self.bias_initializer
@@ -127,7 +194,17 @@ class LSTMCell(RecurrentCell):
         c = self.recurrent_activation(z_forget) * c_previous + self.recurrent_activation(
             z_input
         ) * self.activation(z_cell)
+        return self.hidden_state(z_output, c)
+
+    def hidden_state(self, z_output, c):
+        """`h_t = σ(o) * act(c_t)`, projected by `projection_kernel` when `proj_size` is set.
+
+        Returns:
+            `(h_t, [h_t, c_t])`.
+        """
         h = self.recurrent_activation(z_output) * self.activation(c)
+        if self.proj_size is not None:
+            h = ops.matmul(h, self.projection_kernel)
         return h, [h, c]
 
     def get_config(self):
@@ -135,6 +212,10 @@ class LSTMCell(RecurrentCell):
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "unit_forget_bias": self.unit_forget_bias,
         }
+        # Left out when unset, so configs (and .keras files) without a
+        # projection stay exactly those of earlier versions and of Keras.
+        if self.proj_size is not None:
+            config["proj_size"] = self.proj_size
         return {**super().get_config(), **config}
 
 
@@ -150,39 +231,51 @@ class LSTM(RecurrentLayer):
     `bias (4 * units,)`, so a model, a config or weights move between this layer
     and the Keras built-in unchanged.
 
+    `proj_size=P` adds a projection of the hidden state (Sak, Senior &
+    Beaufays, 2014): `h_t = (σ(o) * tanh(c_t)) @ projection_kernel
+    (units, P)`, so `h`, the output and the rows of `recurrent_kernel` have
+    `P` entries while `c` keeps `units`; it computes what
+    `torch.nn.LSTM(proj_size=P)` computes (weights map as in `LSTMCell`).
+    Without it (the default) the layer, its weights and its config are
+    exactly those of earlier versions.
+
     On a GPU, with the cuDNN-compatible configuration (`tanh`, `sigmoid`, a
-    bias, no recurrent dropout, no `unroll`, and no mask except a right-padded
-    one on TensorFlow), it runs the same fused kernel as the Keras built-in;
+    bias, no recurrent dropout, no `unroll`, no `proj_size`, and no mask except
+    a right-padded one on TensorFlow), it runs the same fused kernel as the Keras built-in;
     everywhere else it runs rnnkeras' own loop, which on TensorFlow runs compiled by
     XLA for inference inside a compiled function (`predict`, a `tf.function`).
     `rnnkeras.layers.kernel_dispatch` makes both decisions (`fused_kernel_blockers`,
     `xla_loop_blockers`) and lists why a path does not apply.
 
     Args:
-        units: Positive integer, the size of the hidden state `h`, of the cell
-            state `c` and of the output.
+        units: Positive integer, the size of the cell state `c` and, without
+            `proj_size`, of the hidden state `h` and of the output.
         activation: Activation of the cell candidate and of `c_t` before the
             output gate; `None` means linear. Default: `"tanh"`.
         recurrent_activation: Activation of the input, forget and output gates.
             Default: `"sigmoid"`.
         use_bias: Whether to add `bias`. Default: `True`.
         kernel_initializer: Initializer of `kernel`, the input weights
-            `(features, 4 * units)`. Default: `"glorot_uniform"`.
+            `(features, 4 * units)` (and of `projection_kernel`).
+            Default: `"glorot_uniform"`.
         recurrent_initializer: Initializer of `recurrent_kernel`, the
-            state-to-gates weights `(units, 4 * units)`. Default: `"orthogonal"`.
+            state-to-gates weights `(units or proj_size, 4 * units)`.
+            Default: `"orthogonal"`.
         bias_initializer: Initializer of `bias` `(4 * units,)`. Default: `"zeros"`.
         unit_forget_bias: Start the forget-gate part of `bias` at one and the rest
             at `bias_initializer` (Jozefowicz et al., 2015); only with
             `use_bias=True`. Default: `True`.
         kernel_regularizer: Regularizer of `kernel`, e.g. `"l2"` or
             `keras.regularizers.L2(1e-4)`; its penalty is added to `losses` and so
-            to the training loss. Default: `None`.
+            to the training loss; it applies to `projection_kernel` too.
+            Default: `None`.
         recurrent_regularizer: Regularizer of `recurrent_kernel`. Default: `None`.
         bias_regularizer: Regularizer of `bias`. Default: `None`.
         activity_regularizer: Regularizer of the layer's (first) output; Keras
             divides its penalty by the batch size. Default: `None`.
-        kernel_constraint: Constraint the optimizer applies to `kernel` after
-            each update, e.g. `"non_neg"`. Default: `None`.
+        kernel_constraint: Constraint the optimizer applies to `kernel` (and
+            `projection_kernel`) after each update, e.g. `"non_neg"`.
+            Default: `None`.
         recurrent_constraint: Constraint applied to `recurrent_kernel`.
             Default: `None`.
         bias_constraint: Constraint applied to `bias`. Default: `None`.
@@ -212,29 +305,35 @@ class LSTM(RecurrentLayer):
             requires it (a call that cannot use it raises), `False` never uses
             it and keeps the loop out of XLA too (the plain loop, which export
             asks for). Default: `"auto"`.
+        proj_size: `None` (no projection), or an integer in `[1, units)`: the
+            size of the projected hidden state and of the output. Rules out the
+            fused kernel: none of Keras' backend LSTM kernels takes projection
+            weights. Default: `None`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
             `dtype` policy must be floating-point.
 
     Call arguments:
         sequences: `(batch, timesteps, features)`.
-        initial_state: Optional `[h, c]`, each `(batch, units)`.
+        initial_state: Optional `[h, c]`, `(batch, proj_size or units)` and
+            `(batch, units)`.
         mask: Optional boolean `(batch, timesteps)`; a masked step keeps the
             states and repeats the previous output.
         training: Whether dropout applies.
 
     Returns:
-        The output, `(batch, units)` or with `return_sequences`
-        `(batch, timesteps, units)`; with `return_state`, the list
-        `[output, h, c]`.
+        The output, `(batch, width)` or with `return_sequences`
+        `(batch, timesteps, width)`, where `width` is `proj_size` if set, else
+        `units`; with `return_state`, the list `[output, h, c]`.
 
     Raises:
         ValueError: At construction, if `units` is not a positive integer,
-            `dropout` or `recurrent_dropout` lies outside `[0, 1)`, the `dtype`
-            policy is not floating-point or `use_cudnn` is not `"auto"`, `True`
-            or `False`. When called, if the input is not of rank 3, has no time
-            step or an unknown feature size, if `initial_state` is not two
-            `(batch, units)` tensors, or if `use_cudnn=True` and the fused kernel
-            cannot run (the message lists the reasons).
+            `proj_size` is not `None` or an integer in `[1, units)`, `dropout`
+            or `recurrent_dropout` lies outside `[0, 1)`, the `dtype` policy is
+            not floating-point or `use_cudnn` is not `"auto"`, `True` or
+            `False`. When called, if the input is not of rank 3, has no time
+            step or an unknown feature size, if `initial_state` does not match
+            the state sizes, or if `use_cudnn=True` and the fused kernel cannot
+            run (the message lists the reasons).
 
     Example:
 
@@ -242,6 +341,9 @@ class LSTM(RecurrentLayer):
     >>> output, h, c = LSTM(4, return_state=True)(np.ones((2, 5, 3), "float32"))
     >>> tuple(output.shape), tuple(h.shape), tuple(c.shape)
     ((2, 4), (2, 4), (2, 4))
+    >>> output, h, c = LSTM(4, proj_size=2, return_state=True)(np.ones((2, 5, 3), "float32"))
+    >>> tuple(output.shape), tuple(h.shape), tuple(c.shape)
+    ((2, 2), (2, 2), (2, 4))
     """
 
     fused_kernel = "lstm"
@@ -272,10 +374,14 @@ class LSTM(RecurrentLayer):
         stateful=False,
         unroll=False,
         use_cudnn="auto",
+        proj_size=None,
         **kwargs,
     ):
+        # Checked here so that the error names the layer, not its cell.
+        check_layer_proj_size(type(self), units, proj_size, kwargs)
         super().__init__(LSTMCell, "lstm_cell", locals(), **kwargs)
 
     activation = cell_property("activation")
     recurrent_activation = cell_property("recurrent_activation")
     unit_forget_bias = cell_property("unit_forget_bias")
+    proj_size = cell_property("proj_size")

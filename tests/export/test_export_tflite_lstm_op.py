@@ -6,7 +6,13 @@ import pytest
 import tensorflow as tf
 
 from rnnkeras import layers as rl
-from rnnkeras.export.tflite_lstm_op import fused_lstm_call, fusion_blockers, lstm_interface_function
+from rnnkeras.export import TFLiteModel, export_tflite
+from rnnkeras.export.tflite_lstm_op import (
+    FUSED_OP,
+    fused_lstm_call,
+    fusion_blockers,
+    lstm_interface_function,
+)
 from tests.export import export_models
 
 
@@ -80,3 +86,69 @@ def test_blockers_name_every_reason():
     assert "return_state=True" in reasons
     assert "masked input" in reasons
     assert fusion_blockers(rl.LSTM(4), mask=None, right_padded=False) == []
+
+
+# Peephole (Gers et al., 2002) and projection (Sak et al., 2014) LSTMs: the
+# interface function carries their extra weights, the converted op receives them.
+CELL_STATE_VARIANTS = {
+    "peephole": lambda **kw: rl.PeepholeLSTM(5, **kw),
+    "projection": lambda **kw: rl.LSTM(5, proj_size=3, **kw),
+    "peephole+projection": lambda **kw: rl.PeepholeLSTM(5, proj_size=2, **kw),
+}
+
+
+def _randomized(layer, x, seed=4):
+    layer(x)
+    rng = np.random.default_rng(seed)
+    for weight in layer.weights:
+        weight.assign(rng.normal(0.0, 0.5, weight.shape))
+    return layer
+
+
+@pytest.mark.parametrize("variant", list(CELL_STATE_VARIANTS))
+def test_peephole_and_projection_calls_match_the_layer(variant):
+    x = export_models.padded_inputs(4)
+    mask = np.any(x != 0, axis=-1)
+    layer = _randomized(CELL_STATE_VARIANTS[variant](return_sequences=True, go_backwards=True), x)
+    assert fusion_blockers(layer, tf.constant(mask), right_padded=True) == []
+    state = [np.full((len(x), size), 0.3, "float32") for size in layer.cell.state_size]
+    expected = layer(x, initial_state=state, mask=mask).numpy()
+    fused = fused_lstm_call(
+        layer, tf.constant(x), [tf.constant(s) for s in state], tf.constant(mask)
+    )
+    np.testing.assert_allclose(fused.numpy(), expected, atol=1e-6)
+
+
+def test_quantized_files_keep_peephole_and_projection_lstms_as_loops():
+    for make in CELL_STATE_VARIANTS.values():
+        reasons = " ".join(fusion_blockers(make(), None, right_padded=False, float_file=False))
+        assert "in a quantized file" in reasons
+    assert fusion_blockers(rl.LSTM(4), None, right_padded=False, float_file=False) == []
+
+
+def _peephole_projection_model():
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((export_models.TIMESTEPS, export_models.FEATURES))
+    hidden = rl.Bidirectional(
+        rl.PeepholeLSTM(5, proj_size=3, return_sequences=True), name="peephole"
+    )(inputs)
+    outputs = rl.LSTM(4, proj_size=2, name="projection")(hidden)
+    model = keras.Model(inputs, outputs)
+    rng = np.random.default_rng(6)
+    for weight in model.weights:
+        weight.assign(rng.normal(0.0, 0.5, weight.shape))
+    return model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["auto", "while"])
+def test_peephole_and_projection_lstms_export_with_parity(form, tmp_path):
+    model = _peephole_projection_model()
+    export = export_tflite(model, tmp_path / f"{form}.tflite", batch_size=2, form=form)
+    fused = [path for path, layer in export.forms.items() if layer.form == "fused"]
+    assert len(fused) == (3 if form == "auto" else 0), export.forms
+    assert export.operators.get(FUSED_OP, 0) == len(fused)
+    assert not [name for name in export.operators if name.startswith("CUSTOM")]
+    x = export_models.padded_inputs(4)
+    (output,) = TFLiteModel(export.path, input_names=export.inputs).predict(x)
+    assert np.abs(output - model.predict(x, verbose=0)).max() <= 1e-5
