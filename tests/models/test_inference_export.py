@@ -1,0 +1,55 @@
+"""The deployable split of a `seq2seq` model: encoder as a SavedModel, step decoder as TFLite.
+
+Both are written by `rnnkeras.export` and checked against Keras: the encoder's
+states, and a whole greedy decode whose every step runs in the builtins-only
+TFLite file (the search itself in `rnnkeras.models.decoding`).
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from rnnkeras.models import seq2seq
+from rnnkeras.models.decoding import greedy_decode, keras_step
+from rnnkeras.models.inference import seq2seq_inference
+
+# Two exports, one a TFLite conversion: tens of seconds, as the export pages' tests.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow", reason="rnnkeras.export runs on TensorFlow"
+    ),
+]
+SOURCE = np.array([[3, 4, 5, 2, 0], [5, 1, 0, 0, 0]], "int32")
+
+
+def test_encoder_saved_model_and_step_tflite_decode_as_keras_does(tmp_path):
+    import tensorflow as tf
+
+    from rnnkeras.export import TFLiteModel, export_saved_model, export_tflite
+
+    keras.utils.set_random_seed(0)
+    encoder, step = seq2seq_inference(seq2seq(6, 6, attention=None, rnn="lstm", units=4))
+    saved = export_saved_model(encoder, tmp_path / "encoder")
+    serve = tf.saved_model.load(str(saved.path)).signatures["serving_default"]
+    exported_states = serve(source_tokens=tf.constant(SOURCE))
+    states = [keras.ops.convert_to_numpy(state) for state in encoder(SOURCE)]
+    for index, state in enumerate(states):
+        np.testing.assert_allclose(
+            exported_states[f"output_{index}"].numpy(), state, rtol=0, atol=1e-5
+        )
+
+    written = export_tflite(step, tmp_path / "step.tflite")
+    runtime = TFLiteModel(written.path, input_names=written.inputs)
+
+    def tflite_step(tokens, step_states):
+        probabilities, *new_states = runtime.predict(
+            [np.asarray(tokens, "int32")[:, None], *step_states]
+        )
+        return np.log(probabilities), new_states
+
+    start = np.array([1, 1], "int32")
+    expected = greedy_decode(keras_step(step), start, states, max_length=4, end_token=2)
+    decoded = greedy_decode(tflite_step, start, states, max_length=4, end_token=2)
+    np.testing.assert_array_equal(decoded.tokens, expected.tokens)
+    np.testing.assert_allclose(decoded.scores, expected.scores, rtol=0, atol=1e-4)
