@@ -2,18 +2,18 @@
 
 Three forms run on a plain TFLite runtime (builtin ops only):
 
-- ``"fused"``: an LSTM (also with ``proj_size``) or a ``PeepholeLSTM`` becomes
-  one ``UNIDIRECTIONAL_SEQUENCE_LSTM`` op (``rnnkeras.export.tflite_lstm_op``);
-- ``"while"``: the layer's own loop, a builtin ``WHILE`` op once the batch and
+- `"fused"`: an LSTM (also with `proj_size`) or a `PeepholeLSTM` becomes
+  one `UNIDIRECTIONAL_SEQUENCE_LSTM` op (`rnnkeras.export.tflite_lstm_op`);
+- `"while"`: the layer's own loop, a builtin `WHILE` op once the batch and
   time axes are fixed;
-- ``"unrolled"``: the layer's own loop with ``unroll=True``, one copy of the
+- `"unrolled"`: the layer's own loop with `unroll=True`, one copy of the
   step per time step (larger files; the only loop full-int8 calibration
-  survives, see ``rnnkeras.export.quantization``).
+  survives, see `rnnkeras.export.quantization`).
 
 The choice is made per call while the model is traced, because only then is it
-known whether a mask or an initial state reaches the layer. ``traced_forms``
-therefore routes each recurrent layer's ``call`` for the duration of one
-trace — containers such as ``Bidirectional`` and ``StackedRNN`` keep their own
+known whether a mask or an initial state reaches the layer. `traced_forms`
+therefore routes each recurrent layer's `call` for the duration of one
+trace — containers such as `Bidirectional` and `StackedRNN` keep their own
 logic and simply call the routed layers — and records what each layer became.
 
 Example:
@@ -46,9 +46,9 @@ class LayerForm:
     """What one recurrent layer became in an export.
 
     Attributes:
-        layer: Path of the layer in the model (``"bidirectional/forward_lstm"``).
+        layer: Path of the layer in the model (`"bidirectional/forward_lstm"`).
         kind: Its class name.
-        form: ``"fused"``, ``"while"`` or ``"unrolled"``.
+        form: `"fused"`, `"while"` or `"unrolled"`.
         reason: Why this form (blockers of the fused op, or the setting that chose it).
     """
 
@@ -112,20 +112,20 @@ def traced_forms(
     right_padded: bool = False,
     float_file: bool = True,
 ) -> Iterator[dict[str, LayerForm]]:
-    """Routes every recurrent layer of ``model`` to its export form while the block runs.
+    """Routes every recurrent layer of `model` to its export form while the block runs.
 
     Trace the model inside the block; the yielded dict then maps each layer
-    path to its ``LayerForm``. The layers' ``call`` and ``use_cudnn`` are
-    restored on exit. ``use_cudnn`` is off while tracing so a GPU machine
+    path to its `LayerForm`. The layers' `call` and `use_cudnn` are
+    restored on exit. `use_cudnn` is off while tracing so a GPU machine
     never records a cuDNN kernel, which neither TFLite nor a CPU server can run.
 
     Args:
         model: The model about to be traced.
-        fuse_lstm: ``"never"``, ``"when_possible"`` or ``"always"`` (an LSTM
+        fuse_lstm: `"never"`, `"when_possible"` or `"always"` (an LSTM
             that cannot fuse is then an error naming the reasons).
-        loops: Form of the layers not fused: ``"own"`` (``while``, or
-            ``unrolled`` for layers built with ``unroll=True``), ``"while"`` or
-            ``"unrolled"``.
+        loops: Form of the layers not fused: `"own"` (`while`, or
+            `unrolled` for layers built with `unroll=True`), `"while"` or
+            `"unrolled"`.
         right_padded: Masked inputs are right-padded, so masked LSTMs can fuse.
         float_file: The file keeps float32 weights (no quantization), so LSTMs
             with peephole or projection weights can fuse too.

@@ -1,38 +1,38 @@
-"""Our LSTM layers as the fused TFLite builtin ``UNIDIRECTIONAL_SEQUENCE_LSTM``.
+"""Our LSTM layers as the fused TFLite builtin `UNIDIRECTIONAL_SEQUENCE_LSTM`.
 
 The TFLite converter still fuses a function that declares the Keras 2 LSTM
-interface: a ``tf.function`` with the attribute ``api_implements="lstm_<id>"``
-(plus ``api_preferred_device``, ``time_major`` and ``go_backwards``), taking
-``(inputs, init_h, init_c, kernel, recurrent_kernel, bias)`` and returning
-``(last_output, outputs, h, c, runtime)``. Its pass replaces the body with one
+interface: a `tf.function` with the attribute `api_implements="lstm_<id>"`
+(plus `api_preferred_device`, `time_major` and `go_backwards`), taking
+`(inputs, init_h, init_c, kernel, recurrent_kernel, bias)` and returning
+`(last_output, outputs, h, c, runtime)`. Its pass replaces the body with one
 fused op when the model is converted through a SavedModel, the batch is fixed,
-there is no mask argument and only ``last_output`` / ``outputs`` are used.
+there is no mask argument and only `last_output` / `outputs` are used.
 
 Everything the fused op does not cover is handled here or refused by
-``fusion_blockers`` (the layer then keeps its own loop):
+`fusion_blockers` (the layer then keeps its own loop):
 
 - masks: the op has no mask input. For right-padded sequences (valid steps
-  first, as ``rnnkeras.pipeline.data`` pads) the masked result is recovered exactly from
+  first, as `rnnkeras.pipeline.data` pads) the masked result is recovered exactly from
   the per-sequence lengths: the backward direction reads each sequence
   reversed within its length, the last output is gathered
-  at ``length - 1`` and padded steps are filled as Keras fills them;
+  at `length - 1` and padded steps are filled as Keras fills them;
 - initial states: the op keeps them in TFLite variable tensors and writes its
   final states back, so each state is made the output of an op that runs on
   every invoke, and a plain runtime gives the same output for the same input
-  without ``reset_all_variables()``;
-- ``return_state``: the op returns no cell state;
+  without `reset_all_variables()`;
+- `return_state`: the op returns no cell state;
 - peephole and projection weights: the op has inputs for them, but the
   converter builds it from the Keras 2 interface, which has none
-  (``ConvertKerasLSTMLayer`` in TensorFlow's
-  ``compiler/mlir/lite/utils/lstm_utils.cc`` passes no weights for both; its
-  ``LSTMCellSimple`` composite builds the one-step ``LSTM`` op, not the
-  sequence op, with no peepholes). They follow ``bias`` as extra arguments,
+  (`ConvertKerasLSTMLayer` in TensorFlow's
+  `compiler/mlir/lite/utils/lstm_utils.cc` passes no weights for both; its
+  `LSTMCellSimple` composite builds the one-step `LSTM` op, not the
+  sequence op, with no peepholes). They follow `bias` as extra arguments,
   which the body uses and the converter ignores, and
-  ``with_cell_state_weights`` writes them into the converted op's empty
+  `with_cell_state_weights` writes them into the converted op's empty
   inputs (float32 files only: a quantized op needs them quantized with it);
-- the converter sets the op's ``cell_clip`` to 10, clipping the cell state to
+- the converter sets the op's `cell_clip` to 10, clipping the cell state to
   [-10, 10], which Keras does not do; a cell state that grows past 10 and
-  shrinks back then changes sign. ``without_cell_clip`` clears it in float
+  shrinks back then changes sign. `without_cell_clip` clears it in float
   files. Full-int8 files keep it: their int16 cell state is calibrated for it.
 
 Example:
@@ -59,33 +59,33 @@ from rnnkeras.layers.peephole_lstm import PEEPHOLE_WEIGHTS, PeepholeLSTMCell
 FUSED_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 RUNTIME_CPU = 1.0
-"""The ``runtime`` output of the Keras 2 interface (1 = CPU kernel), kept for the signature."""
+"""The `runtime` output of the Keras 2 interface (1 = CPU kernel), kept for the signature."""
 
 
 def lstm_interface_function(go_backwards: bool, projection: bool = False):
-    """A ``tf.function`` computing an LSTM behind the interface the converter fuses.
+    """A `tf.function` computing an LSTM behind the interface the converter fuses.
 
     The body is a complete LSTM (gate order input, forget, cell, output; sigmoid
     gates, tanh activations), so wherever the function is not fused (a dynamic
     batch, a plain TensorFlow run) it still computes what the layer computes.
-    Peephole and projection weights may follow ``bias``: the converter reads
-    the first six arguments only, and ``with_cell_state_weights`` adds these
+    Peephole and projection weights may follow `bias`: the converter reads
+    the first six arguments only, and `with_cell_state_weights` adds these
     to the fused op afterwards. They come as three peephole vectors
-    ``(units,)`` (input, forget, output gate; Gers et al., 2002), zeros for a
-    cell without peepholes, then, with ``projection``, the projection kernel
-    ``(units, proj_size)`` (Sak et al., 2014): never seven arguments, which
+    `(units,)` (input, forget, output gate; Gers et al., 2002), zeros for a
+    cell without peepholes, then, with `projection`, the projection kernel
+    `(units, proj_size)` (Sak et al., 2014): never seven arguments, which
     the converter takes for a masked LSTM and does not fuse
-    (``CheckFusableKerasLstm`` in ``prepare_composite_functions_tf.cc``).
+    (`CheckFusableKerasLstm` in `prepare_composite_functions_tf.cc`).
 
     Args:
-        go_backwards: Whether the sequence is read from the end; ``outputs``
+        go_backwards: Whether the sequence is read from the end; `outputs`
             are then in reading order, as in Keras.
-        projection: Whether the projection kernel comes last; ``init_h`` and
-            the outputs then have ``proj_size`` entries.
+        projection: Whether the projection kernel comes last; `init_h` and
+            the outputs then have `proj_size` entries.
 
     Returns:
-        A ``tf.function`` ``(inputs, init_h, init_c, kernel, recurrent_kernel,
-        bias, *extra) -> (last_output, outputs, h, c, runtime)`` with
+        A `tf.function` `(inputs, init_h, init_c, kernel, recurrent_kernel,
+        bias, *extra) -> (last_output, outputs, h, c, runtime)` with
         batch-major inputs.
     """
     attributes = {
@@ -120,11 +120,11 @@ def lstm_interface_function(go_backwards: bool, projection: bool = False):
 
 
 def fusion_blockers(layer, mask, right_padded: bool, float_file: bool = True) -> list[str]:
-    """Why ``layer`` cannot become the fused op in this call; empty when it can.
+    """Why `layer` cannot become the fused op in this call; empty when it can.
 
     Args:
-        layer: An LSTM layer (ours or ``keras.layers.LSTM``) or a ``PeepholeLSTM``.
-        mask: The mask the layer receives (``None`` when unmasked).
+        layer: An LSTM layer (ours or `keras.layers.LSTM`) or a `PeepholeLSTM`.
+        mask: The mask the layer receives (`None` when unmasked).
         right_padded: Whether masked inputs are declared right-padded.
         float_file: Whether the file keeps float32 weights (no quantization);
             peephole and projection weights can only be added to such files.
@@ -218,19 +218,19 @@ def _written_each_call(state, sequences, salt: int):
 
 
 def fused_lstm_call(layer, sequences, initial_state, mask, call_index: int = 0):
-    """What ``layer(sequences, initial_state, mask)`` returns, through the fusable function.
+    """What `layer(sequences, initial_state, mask)` returns, through the fusable function.
 
     Args:
-        layer: An LSTM layer that passed ``fusion_blockers``.
-        sequences: ``(batch, timesteps, features)`` with a fixed batch.
-        initial_state: ``None`` or ``[h, c]``.
-        mask: ``None``, or a right-padded ``(batch, timesteps)`` mask.
+        layer: An LSTM layer that passed `fusion_blockers`.
+        sequences: `(batch, timesteps, features)` with a fixed batch.
+        initial_state: `None` or `[h, c]`.
+        mask: `None`, or a right-padded `(batch, timesteps)` mask.
         call_index: A number unique to this call within the traced graph
             (the order in which the fused layers are traced), so that each
             fused op gets initial-state tensors of its own.
 
     Returns:
-        The full sequence (``return_sequences``) or the last output, as Keras.
+        The full sequence (`return_sequences`) or the last output, as Keras.
     """
     cell = layer.cell
     sequences = tf.convert_to_tensor(sequences)
@@ -304,14 +304,14 @@ def _add_constant(model, subgraph, values: np.ndarray, name: str) -> int:
 
 
 def with_cell_state_weights(content: bytes, cells: list) -> bytes:
-    """The float ``.tflite`` file ``content`` with peephole and projection weights in its fused ops.
+    """The float `.tflite` file `content` with peephole and projection weights in its fused ops.
 
     The converter builds each fused op from the Keras 2 interface, which has
-    no peephole or projection argument (TensorFlow's ``ConvertKerasLSTMLayer``,
-    ``compiler/mlir/lite/utils/lstm_utils.cc``, passes none for both), so the
+    no peephole or projection argument (TensorFlow's `ConvertKerasLSTMLayer`,
+    `compiler/mlir/lite/utils/lstm_utils.cc`, passes none for both), so the
     op computes a plain LSTM. The op itself has inputs for them (9–11: cell to
-    input, forget and output gate; 16: projection weights ``(proj_size,
-    units)``), filled here with constant tensors; the TFLite kernel then computes
+    input, forget and output gate; 16: projection weights `(proj_size,
+    units)`), filled here with constant tensors; the TFLite kernel then computes
     the peephole and projection LSTM. Each op is matched to its cell by its
     input and recurrent weights, which the converter stores unchanged in a
     float file.
@@ -321,7 +321,7 @@ def with_cell_state_weights(content: bytes, cells: list) -> bytes:
         cells: The cells of the layers exported as the fused op.
 
     Returns:
-        The completed file (``content`` itself if no cell has such weights).
+        The completed file (`content` itself if no cell has such weights).
 
     Raises:
         RuntimeError: If a cell's op cannot be found in the file.
@@ -378,9 +378,9 @@ def with_cell_state_weights(content: bytes, cells: list) -> bytes:
 
 
 def without_cell_clip(content: bytes) -> bytes:
-    """The ``.tflite`` file ``content`` with the fused LSTM ops' cell clipping turned off.
+    """The `.tflite` file `content` with the fused LSTM ops' cell clipping turned off.
 
-    ``cell_clip = 0`` means no clipping in the TFLite kernels, so the op then
+    `cell_clip = 0` means no clipping in the TFLite kernels, so the op then
     computes the Keras LSTM exactly.
     """
     from tensorflow.lite.tools import flatbuffer_utils
