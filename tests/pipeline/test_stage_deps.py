@@ -1,19 +1,23 @@
-"""Every rnnkeras module a stage imports is a declared dependency of that stage in `dvc.yaml`.
+"""`dvc.yaml` declares exactly what each stage runs and the paths the stages write.
 
-Otherwise DVC keeps old outputs after the code that made them changed (and a resumed
-checkpoint or a cached model passes for the new code's result).
+A module a stage imports but does not declare lets DVC keep old outputs after the code that
+made them changed (and a resumed checkpoint or a cached model passes for the new code's
+result). A declared path that no import reaches reruns a stage for nothing, and a path
+written twice in one stage is one more place to forget on the next move.
 """
 
-import ast
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from rnnkeras.pipeline.stages import STAGES, paths
+from tests import import_graph
 
-# Imported by every module as the parent package; they hold the version, the layer registry
-# import and the stage names, none of which changes what a stage computes.
+REPO = import_graph.REPO
+PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+# Imported by every module below them; they hold the version, the layer registration hook,
+# the package docstring and the stage names, none of which changes what a stage computes.
 PACKAGE_INITS = {
     "rnnkeras/__init__.py",
     "rnnkeras/pipeline/__init__.py",
@@ -24,45 +28,61 @@ PACKAGE_INITS = {
 NOT_RUN = {"train": {"rnnkeras/export"}}
 
 
-def module_file(name: str) -> Path | None:
-    base = REPO / Path(*name.split("."))
-    for candidate in (base / "__init__.py", base.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def imported_modules(path: Path):
-    """Modules named by every import statement in the file, function-level ones included."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            submodules = [f"{node.module}.{alias.name}" for alias in node.names]
-            found = [name for name in submodules if module_file(name)]
-            yield from found or [node.module]
-
-
 def stage_sources(stage: str) -> set[str]:
-    seen, todo = set(), [REPO / "pipelines" / f"{stage}.py"]
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for name in imported_modules(path):
-            if name.split(".")[0] == "rnnkeras" and module_file(name):
-                todo.append(module_file(name))
-    return {path.relative_to(REPO).as_posix() for path in seen} - PACKAGE_INITS
+    """The files of every `rnnkeras` module `pipelines/<stage>.py` imports, transitively."""
+    graph = import_graph.package_graph()
+    script = REPO / "pipelines" / f"{stage}.py"
+    modules = set()
+    for name in import_graph.imported_modules(script):
+        if name in graph:
+            modules |= {name} | import_graph.reachable(graph, name)
+    files = {import_graph.module_file(name).relative_to(REPO).as_posix() for name in modules}
+    return {script.relative_to(REPO).as_posix()} | files - PACKAGE_INITS
 
 
-@pytest.mark.parametrize("stage", ["prepare", "validate", "train", "evaluate", "export"])
+def covers(dep: str, source: str) -> bool:
+    return source == dep or source.startswith(f"{dep.rstrip('/')}/")
+
+
+def code_deps(stage: str) -> list[str]:
+    """The declared deps that are code (the rest are data and `${...}` parameters)."""
+    deps = PIPELINE[stage]["deps"]
+    return [dep for dep in deps if dep.startswith(("rnnkeras/", "pipelines/"))]
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_a_stage_depends_on_all_the_code_it_runs(stage):
-    deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][stage]["deps"]
-    covered = [dep for dep in deps if not dep.startswith("$")] + sorted(NOT_RUN.get(stage, ()))
+    covered = code_deps(stage) + sorted(NOT_RUN.get(stage, ()))
     missing = sorted(
-        source
-        for source in stage_sources(stage)
-        if not any(source == dep or source.startswith(f"{dep.rstrip('/')}/") for dep in covered)
+        source for source in stage_sources(stage) if not any(covers(dep, source) for dep in covered)
     )
     assert not missing, f"dvc.yaml stage {stage!r} lacks deps {missing}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_declares_each_path_once_and_only_code_it_runs(stage):
+    deps = [dep for dep in PIPELINE[stage]["deps"] if not dep.startswith("${")]
+    nested = sorted(
+        (inner, outer)
+        for inner in deps
+        for outer in deps
+        if inner != outer and covers(outer, inner)
+    )
+    assert len(deps) == len(set(deps)) and not nested, f"{stage}: declared twice: {nested}"
+    sources = stage_sources(stage)
+    unused = [dep for dep in code_deps(stage) if not any(covers(dep, s) for s in sources)]
+    assert not unused, f"dvc.yaml stage {stage!r} declares code it never imports: {unused}"
+
+
+def test_the_stages_write_the_paths_of_stages_paths():
+    written = set()
+    for stage in PIPELINE.values():
+        for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key, []):
+                written |= set(entry) if isinstance(entry, dict) else {entry}
+    declared = {
+        value.as_posix()
+        for name, value in vars(paths).items()
+        if isinstance(value, Path) and value != paths.PARAMS
+    }
+    assert written == declared

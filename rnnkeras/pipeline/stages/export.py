@@ -6,7 +6,7 @@ from pathlib import Path
 from rnnkeras.pipeline.stages import entry, keras_backend, paths
 from rnnkeras.pipeline.stages.outputs import staged_outputs
 
-OUTPUTS = (paths.EXPORT, paths.EXPORT_REPORT, paths.EXPORT_REPORT.with_suffix(".md"))
+OUTPUTS = (paths.EXPORT, paths.EXPORT_REPORT, paths.EXPORT_SUMMARY)
 
 
 def run(params: dict, root: Path = Path(".")) -> None:
@@ -47,7 +47,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
                     right_padded=meta["task"] == "classification",
                 )
             )
-        report_path = staged[paths.EXPORT_REPORT]
+        report_path, summary_path = staged[paths.EXPORT_REPORT], staged[paths.EXPORT_SUMMARY]
         report = write_export_report(
             model,
             report_path,
@@ -60,15 +60,15 @@ def run(params: dict, root: Path = Path(".")) -> None:
             strict=False,
         )
         # The report names the files where they end up, not where they were written.
-        for summary in (report_path, report_path.with_suffix(".md")):
+        for summary in (report_path, summary_path):
             summary.write_text(summary.read_text().replace(str(out), str(root / paths.EXPORT)))
         tracking.configure(root)
         with tracking.resume_run(root / paths.MLFLOW_RUN, "export", {"export": export}):
             tracking.log_artifacts(
-                [*sorted(out.iterdir()), report_path, report_path.with_suffix(".md")],
+                [*sorted(out.iterdir()), report_path, summary_path],
                 artifact_path="export",
             )
-        print(report_path.with_suffix(".md").read_text())
+        print(summary_path.read_text())
         if not report["passed"]:
             raise ValueError(
                 "Export parity check failed (report above); the previous export/ and "
