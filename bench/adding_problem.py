@@ -1,4 +1,4 @@
-"""The adding problem: vanishing gradients in SimpleRNN, not in LSTM and GRU.
+"""The adding problem: which recurrent layers carry credit across T steps, and the gradient flow.
 
 Task (Hochreiter & Schmidhuber 1997, in the form of Le et al. 2015): each
 input step carries a value drawn uniformly from [0, 1] and a marker; exactly
@@ -12,11 +12,18 @@ For each cell and sequence length the script trains a one-layer model with
 log10 ratio of the gradient carried back from the last state to the first,
 at the start and at the end of training, with its vanishing flag.
 
+`--cells` takes any `rnnkeras.layers` layer class by name, so every layer in
+the library can be compared; a layer whose constructor takes `timesteps`
+(`IndRNN`: the paper's recurrent-weight bound `2 ** (1 / T)`) receives the
+sequence length.
+
     python bench/adding_problem.py                      # full table (~5 min on 2 cores)
     python bench/adding_problem.py --steps 10 --epochs 2  # quick look
+    python bench/adding_problem.py --cells LSTM,IndRNN,ESN --steps 100 500
 """
 
 import argparse
+import inspect
 import sys
 import time
 import warnings
@@ -25,11 +32,41 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from rnnkeras import layers as rnn_layers
 from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning
-from rnnkeras.layers import GRU, LSTM, SimpleRNN
 
 BASELINE_MSE = 1 / 6
-CELLS = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
+DEFAULT_CELLS = ("SimpleRNN", "LSTM", "GRU")
+# Wrappers take layers, not `units`: they are not cells to compare here.
+WRAPPERS = ("Bidirectional", "StackedRNN")
+
+
+def layer_names() -> list[str]:
+    """The `rnnkeras.layers` recurrent layer classes `--cells` accepts."""
+    return [
+        name
+        for name in rnn_layers.__all__
+        if isinstance(getattr(rnn_layers, name), type)
+        and issubclass(getattr(rnn_layers, name), keras.layers.RNN)
+        and name not in WRAPPERS
+    ]
+
+
+def recurrent_layer(cell: str, units: int, steps: int) -> keras.layers.Layer:
+    """A new `rnnkeras.layers.<cell>(units)`; `timesteps=steps` where it takes one.
+
+    Raises:
+        ValueError: If `cell` names no recurrent layer of `rnnkeras.layers`.
+    """
+    if cell not in layer_names():
+        raise ValueError(
+            f"adding_problem expects a recurrent layer of rnnkeras.layers "
+            f"({', '.join(layer_names())}). Received: cell={cell!r}"
+        )
+    layer_class = getattr(rnn_layers, cell)
+    if "timesteps" in inspect.signature(layer_class).parameters:
+        return layer_class(units, timesteps=steps)
+    return layer_class(units)
 
 
 def adding_problem(samples: int, steps: int, rng: np.random.Generator):
@@ -51,14 +88,17 @@ def run(
     train_size: int = 6400,
     test_size: int = 2000,
     seed: int = 0,
+    learning_rate: float = 1e-2,
 ) -> dict:
     """Trains one model; returns its figures and the monitor's records."""
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     x_train, y_train = adding_problem(train_size, steps, rng)
     x_test, y_test = adding_problem(test_size, steps, rng)
-    model = keras.Sequential([keras.Input((steps, 2)), CELLS[cell](units), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2), loss="mse")
+    model = keras.Sequential(
+        [keras.Input((steps, 2)), recurrent_layer(cell, units, steps), keras.layers.Dense(1)]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     monitor = GradientFlowMonitor(probe_data=(x_test[:128], y_test[:128]), every_n_batches=50)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -101,7 +141,7 @@ def plot(results: list, path: Path) -> None:
 
     figure, (mse_axis, ratio_axis, history_axis) = plt.subplots(1, 3, figsize=(16, 4.5))
     longest = max(r["steps"] for r in results)
-    for cell in CELLS:
+    for cell in dict.fromkeys(r["cell"] for r in results):
         rows = [r for r in results if r["cell"] == cell]
         steps = [r["steps"] for r in rows]
         mse_axis.plot(steps, [r["test_mse"] for r in rows], marker="o", label=cell)
@@ -137,12 +177,31 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 25, 50, 100])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--units", type=int, default=32)
+    parser.add_argument(
+        "--cells",
+        default=",".join(DEFAULT_CELLS),
+        help="comma-separated rnnkeras.layers classes, e.g. LSTM,IndRNN,ESN",
+    )
+    parser.add_argument("--train-size", type=int, default=6400)
+    parser.add_argument("--test-size", type=int, default=2000)
+    parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
+    cells = [name.strip() for name in args.cells.split(",") if name.strip()]
+    for cell in cells:
+        recurrent_layer(cell, args.units, args.steps[0])
     results = []
     for steps in args.steps:
-        for cell in CELLS:
-            result = run(cell, steps, args.epochs, args.units)
+        for cell in cells:
+            result = run(
+                cell,
+                steps,
+                args.epochs,
+                args.units,
+                train_size=args.train_size,
+                test_size=args.test_size,
+                learning_rate=args.learning_rate,
+            )
             results.append(result)
             print(
                 f"{cell:>9} T={steps:<4} test MSE {result['test_mse']:.4f} "
@@ -158,7 +217,8 @@ def main(argv: list | None = None) -> None:
     )
     (args.out / "adding_problem.md").write_text(
         f"Command: `{command.strip()}` (units={args.units}, epochs={args.epochs}, batch 64, "
-        "6400 training and 2000 test sequences, Adam 1e-2)\n\n" + text + "\n"
+        f"{args.train_size} training and {args.test_size} test sequences, "
+        f"Adam {args.learning_rate:g})\n\n" + text + "\n"
     )
     plot(results, args.out / "adding_problem.png")
 

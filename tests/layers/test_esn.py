@@ -47,7 +47,14 @@ def test_matches_numpy_loop_with_mask_and_initial_state(go_backwards, rng):
         mask=mask,
         go_backwards=go_backwards,
     )
-    harness.assert_outputs_close([outputs, state], [expected, final])
+    # Padded steps keep the state (the final states agree). Outputs are compared at
+    # real steps: before a row's first real step Keras' own loop emits zeros on
+    # TensorFlow and PyTorch but the initial state on JAX, whatever the cell.
+    real = mask[:, ::-1] if go_backwards else mask
+    harness.assert_outputs_close(state, final)
+    np.testing.assert_allclose(
+        harness.to_numpy(outputs)[real], expected[real], rtol=0, atol=harness.ATOL
+    )
 
 
 @pytest.mark.parametrize("use_norm2", [False, True])
