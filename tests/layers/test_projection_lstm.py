@@ -117,7 +117,8 @@ import json, sys
 import keras, numpy as np
 import rnnkeras  # registers the classes the files name
 x = np.load(sys.argv[1])
-print(json.dumps([np.asarray(keras.saving.load_model(p)(x)).tolist() for p in sys.argv[2:]]))
+outputs = [keras.saving.load_model(path)(x) for path in sys.argv[2:]]
+print(json.dumps([keras.ops.convert_to_numpy(output).tolist() for output in outputs]))
 """
 
 
