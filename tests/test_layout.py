@@ -30,3 +30,11 @@ def test_the_graph_sees_both_halves():
 def test_the_library_never_imports_the_application(module):
     reached = sorted(name for name in import_graph.reachable(GRAPH, module) if is_application(name))
     assert not reached, f"{module} imports the application: {reached}"
+
+
+@pytest.mark.parametrize(
+    "module", sorted(name for name in GRAPH if is_application(name)), ids=lambda name: name
+)
+def test_each_application_module_has_one_job_in_at_most_400_lines(module):
+    lines = len(import_graph.module_file(module).read_text().splitlines())
+    assert lines <= 400, f"{module} has {lines} lines; split it by concern"
