@@ -34,3 +34,7 @@ def test_helpers_are_imported_by_package_path(path):
             f"use `tests.{path.parent.name}.{module}`"
         )
         assert "conftest" not in module.split("."), f"{path.name} imports from `{module}`"
+        assert not module.split(".")[-1].startswith("test_"), (
+            f"{path.name} imports the test module `{module}`; shared code belongs in a helper "
+            "module (such as tests/pipeline/projects.py)"
+        )

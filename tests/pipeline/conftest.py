@@ -1,6 +1,7 @@
 """Tiny real and synthetic sequence tables, and an empty project folder with its own MLflow store.
 
-The parameters that train on them in seconds are in `tiny_params.py`.
+The parameters that train on them in seconds are in `tiny_params.py`; the subset and the
+project copies the end-to-end tests run in are made by `projects.py`.
 """
 
 import shutil
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from rnnkeras.pipeline.data import BUNDLED_DIR
+from tests.pipeline import projects
 
 
 @pytest.fixture(scope="session")
@@ -19,17 +21,8 @@ def vowels():
 
 @pytest.fixture
 def tiny_vowels_csv(tmp_path, vowels):
-    """A real subset: 4 training and 2 test utterances of each of the 9 speakers."""
-    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
-    keep = pd.concat(
-        [
-            first[first.split == "train"].groupby("label").head(4),
-            first[first.split == "test"].groupby("label").head(2),
-        ]
-    ).sequence_id
-    path = tmp_path / "vowels.csv"
-    vowels[vowels.sequence_id.isin(keep)].to_csv(path, index=False)
-    return path
+    """`projects.tiny_vowels`: 4 training and 2 test utterances of each of the 9 speakers."""
+    return projects.write_tiny_vowels(tmp_path / "vowels.csv", vowels)
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ import yaml
 from rnnkeras.pipeline import mlflow_project
 from rnnkeras.pipeline.params import load_params
 from rnnkeras.pipeline.stages import keras_backend, paths, train
+from tests.pipeline import projects
 from tests.pipeline.tiny_params import classification_params
-from tests.tracking.test_mlproject import rendered_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 OTHER_BACKEND = "jax" if keras.backend.backend() != "jax" else "torch"
@@ -180,5 +180,5 @@ def test_the_mlflow_project_trains_on_torch_and_serves_on_tensorflow(tmp_path, t
 def test_the_mlflow_project_takes_the_backend_as_a_parameter(entry):
     """`mlflow run mlproject -P backend=jax` sets `train.backend`."""
     params = load_params(REPO / "params.yaml")
-    overrides = rendered_overrides(entry, {"backend": "jax"})
+    overrides = projects.mlproject_overrides(entry, {"backend": "jax"})
     assert mlflow_project.apply_overrides(params, overrides)["train"]["backend"] == "jax"

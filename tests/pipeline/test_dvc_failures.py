@@ -3,15 +3,12 @@ good models, metrics and exports."""
 
 import hashlib
 import subprocess
-import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
-from tests.pipeline.test_dvc_pipeline import environment, git, project_copy
-from tests.pipeline.tiny_params import classification_params
+from tests.pipeline import projects
 
 pytestmark = pytest.mark.slow
 
@@ -39,18 +36,11 @@ KEPT = ("models", "metrics", "export", "reports/mlflow_run.json", "reports/regis
 
 def dvc(root: Path, *args: str, kill: str | None = None) -> subprocess.CompletedProcess:
     """`dvc ARGS` in `root`; with `kill="stage"`, that stage's process kills itself (`KILLS`)."""
-    env = environment(root)
+    env = projects.environment(root)
     if kill:
         env["PYTHONPATH"] = f"{root.parent / 'hooks'}:{env['PYTHONPATH']}"
         env.update(RNNKERAS_KILL_STAGE=kill, RNNKERAS_KILL=KILLS[kill])
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return projects.dvc(root, *args, env=env)
 
 
 def kept_files(root: Path) -> dict[str, str]:
@@ -65,26 +55,10 @@ def kept_files(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, vowels):
-    root = project_copy(tmp_path_factory.mktemp("failures") / "project")
-    tiny = root / "inputs" / "vowels.csv"
-    tiny.parent.mkdir()
-    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
-    keep = pd.concat(
-        [
-            first[first.split == "train"].groupby("label").head(4),
-            first[first.split == "test"].groupby("label").head(2),
-        ]
-    ).sequence_id
-    vowels[vowels.sequence_id.isin(keep)].to_csv(tiny, index=False)
-    params = classification_params("inputs/vowels.csv", epochs=2)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (root / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/checkpoints/\n__pycache__/\n")
+def pipeline(tmp_path_factory):
+    root = projects.dvc_project(tmp_path_factory.mktemp("failures") / "project")
     (root.parent / "hooks").mkdir()
     (root.parent / "hooks" / "sitecustomize.py").write_text(KILL_HOOK)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "copy")
     result = dvc(root, "repro")
     assert result.returncode == 0, result.stdout + result.stderr
     return root, kept_files(root)

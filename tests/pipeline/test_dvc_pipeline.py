@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,63 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.pipeline.tiny_params import classification_params
+from tests.pipeline import projects
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def project_copy(destination: Path) -> Path:
-    """The project's files (tracked, or new and not ignored) in a fresh git repository."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split("\0")
-    for name in filter(None, listed):
-        source = REPO / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
-def environment(root: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(root),  # the copy's rnnkeras, not the installed one
-        DVC_NO_ANALYTICS="1",
-        GX_ANALYTICS_ENABLED="false",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID"):
-        env.pop(name, None)
-    return env
-
-
-def dvc(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), *args],
-        cwd=root,
-        env=environment(root),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def digest(path: Path) -> str:
@@ -76,25 +22,10 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, vowels):
-    root = project_copy(tmp_path_factory.mktemp("pipeline") / "project")
+def pipeline(tmp_path_factory):
+    root = projects.dvc_project(tmp_path_factory.mktemp("pipeline") / "project")
     tiny = root / "inputs" / "vowels.csv"
-    tiny.parent.mkdir()
-    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
-    keep = pd.concat(
-        [
-            first[first.split == "train"].groupby("label").head(4),
-            first[first.split == "test"].groupby("label").head(2),
-        ]
-    ).sequence_id
-    vowels[vowels.sequence_id.isin(keep)].to_csv(tiny, index=False)
-    params = classification_params("inputs/vowels.csv", epochs=2)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (root / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/checkpoints/\n__pycache__/\n")
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "copy")
-    result = dvc(root, "repro")
+    result = projects.dvc(root, "repro")
     assert result.returncode == 0, result.stdout + result.stderr
     return root, tiny, result
 
@@ -113,9 +44,9 @@ def test_repro_runs_every_stage_and_writes_the_outputs(pipeline):
         "mlflow.db",
     ):
         assert (root / name).exists(), name
-    metrics = dvc(root, "metrics", "show", "--json")
+    metrics = projects.dvc(root, "metrics", "show", "--json")
     assert metrics.returncode == 0 and '"accuracy"' in metrics.stdout, metrics.stderr
-    plots = dvc(root, "plots", "show", "--json")
+    plots = projects.dvc(root, "plots", "show", "--json")
     assert plots.returncode == 0, plots.stderr
     assert set(json.loads(plots.stdout)["data"]) == {
         "loss per epoch",
@@ -126,7 +57,7 @@ def test_repro_runs_every_stage_and_writes_the_outputs(pipeline):
 
 def test_a_second_repro_does_nothing(pipeline):
     root, _, _ = pipeline
-    again = dvc(root, "repro")
+    again = projects.dvc(root, "repro")
     assert again.returncode == 0, again.stderr
     assert "Data and pipelines are up to date." in again.stdout
     assert "Running stage" not in again.stdout
@@ -139,7 +70,7 @@ def test_a_train_parameter_marks_only_train_as_changed(pipeline):
     params["train"]["cell"] = "simple"
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        status = dvc(root, "status", "--json")
+        status = projects.dvc(root, "status", "--json")
         assert status.returncode == 0, status.stderr
         assert set(yaml.safe_load(status.stdout)) == {"train"}
     finally:
@@ -207,7 +138,11 @@ def corrupted_runs(pipeline):
         copies[kind] = copy
     with ThreadPoolExecutor(max_workers=len(copies)) as pool:
         results = dict(
-            zip(copies, pool.map(lambda copy: dvc(copy, "repro"), copies.values()), strict=True)
+            zip(
+                copies,
+                pool.map(lambda copy: projects.dvc(copy, "repro"), copies.values()),
+                strict=True,
+            )
         )
     return {kind: (copies[kind], results[kind]) for kind in copies}
 
@@ -239,7 +174,7 @@ def test_the_first_result_is_kept_as_the_baseline_experiment(pipeline):
 
     def save() -> str:
         result = subprocess.run(
-            make, cwd=copy, env=environment(copy), capture_output=True, text=True
+            make, cwd=copy, env=projects.environment(copy), capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
@@ -248,11 +183,11 @@ def test_the_first_result_is_kept_as_the_baseline_experiment(pipeline):
     assert "kept as it is" in save()
     first = json.loads((copy / "metrics/evaluate.json").read_text())
 
-    run = dvc(copy, "exp", "run", "-S", "train.learning_rate=0.03")
+    run = projects.dvc(copy, "exp", "run", "-S", "train.learning_rate=0.03")
     assert run.returncode == 0, run.stdout + run.stderr
-    diff = dvc(copy, "metrics", "diff", "baseline", "--json")
+    diff = projects.dvc(copy, "metrics", "diff", "baseline", "--json")
     assert diff.returncode == 0, diff.stderr
     accuracy = json.loads(diff.stdout)["metrics/evaluate.json"]["accuracy"]
     assert accuracy["old"] == first["accuracy"] and accuracy["new"] is not None
-    shown = dvc(copy, "exp", "show", "--json")
+    shown = projects.dvc(copy, "exp", "show", "--json")
     assert shown.returncode == 0 and '"baseline"' in shown.stdout, shown.stderr

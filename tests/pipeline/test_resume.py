@@ -3,32 +3,15 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
 from rnnkeras.pipeline.stages import paths, prepare, validate
+from tests.pipeline import projects
 from tests.pipeline.tiny_params import classification_params
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def train_process(root: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "pipelines" / "train.py"), "--root", str(root)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
 
 
 @pytest.mark.slow
@@ -39,7 +22,7 @@ def test_a_killed_train_stage_resumes_where_it_stopped(project, tiny_vowels_csv)
     assert validate.run(params, project) == 0
     state_path = project / paths.CHECKPOINTS / "state.json"
 
-    first = train_process(project)
+    first = projects.train_process(project)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and first.poll() is None:
         if state_path.exists() and json.loads(state_path.read_text())["epoch"] >= 3:
@@ -51,7 +34,7 @@ def test_a_killed_train_stage_resumes_where_it_stopped(project, tiny_vowels_csv)
     stopped_at = json.loads(state_path.read_text())["epoch"]
     assert 3 <= stopped_at < 40 and not (project / paths.MODEL).exists()
 
-    second = train_process(project)
+    second = projects.train_process(project)
     output, _ = second.communicate(timeout=600)
     assert second.returncode == 0, output
     assert f"Resuming training from the checkpoint after epoch {stopped_at} of 40" in output

@@ -1,36 +1,16 @@
 """`dvc exp run --temp` runs the pipeline in a throwaway copy; its runs land in the project's store."""
 
-import pandas as pd
 import pytest
-import yaml
 
-from rnnkeras.pipeline.data import BUNDLED_DIR
-from tests.pipeline.test_dvc_pipeline import dvc, git, project_copy
-from tests.pipeline.tiny_params import classification_params
+from tests.pipeline import projects
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
-    root = project_copy(tmp_path_factory.mktemp("experiments") / "project")
-    vowels = pd.read_csv(BUNDLED_DIR / "japanese_vowels.csv")
-    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
-    keep = pd.concat(
-        [
-            first[first.split == "train"].groupby("label").head(4),
-            first[first.split == "test"].groupby("label").head(2),
-        ]
-    ).sequence_id
-    (root / "inputs").mkdir()
-    vowels[vowels.sequence_id.isin(keep)].to_csv(root / "inputs" / "vowels.csv", index=False)
-    params = classification_params("inputs/vowels.csv", epochs=2)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (root / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/checkpoints/\n__pycache__/\n")
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "copy")
-    result = dvc(root, "exp", "run", "--temp")
+    root = projects.dvc_project(tmp_path_factory.mktemp("experiments") / "project")
+    result = projects.dvc(root, "exp", "run", "--temp")
     assert result.returncode == 0, result.stdout + result.stderr
     return root
 
@@ -56,9 +36,9 @@ def test_a_temporary_experiment_records_into_the_project_store(experiment, monke
 def test_a_queued_experiment_records_into_the_project_store(experiment, monkeypatch):
     import mlflow
 
-    queued = dvc(experiment, "exp", "run", "--queue", "-S", "train.learning_rate=0.03")
+    queued = projects.dvc(experiment, "exp", "run", "--queue", "-S", "train.learning_rate=0.03")
     assert queued.returncode == 0, queued.stdout + queued.stderr
-    ran = dvc(experiment, "exp", "run", "--run-all")
+    ran = projects.dvc(experiment, "exp", "run", "--run-all")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     client = mlflow.MlflowClient(f"sqlite:///{experiment / 'mlflow.db'}")

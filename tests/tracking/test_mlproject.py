@@ -2,7 +2,6 @@
 
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -13,26 +12,15 @@ import yaml
 
 from rnnkeras.pipeline import mlflow_project
 from rnnkeras.pipeline.params import load_params
+from tests.pipeline import projects
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def rendered_overrides(entry, user_params):
-    """The `--set` pairs of the command `mlflow run` would execute."""
-    from mlflow.projects import _project_spec
-
-    project = _project_spec.load_project(str(ROOT / "mlproject"))
-    command = project.get_entry_point(entry).compute_command(user_params, None)
-    words = shlex.split(command)
-    assert words[:6] == ["cd", "..", "&&", "python", "-m", "rnnkeras.pipeline.mlflow_project"]
-    pairs = [words[i + 1] for i, word in enumerate(words) if word == "--set"]
-    return dict(pair.split("=", 1) for pair in pairs)
 
 
 @pytest.mark.parametrize("entry", ["main", "train"])
 def test_defaults_are_the_values_in_params_yaml(entry):
     params = load_params(ROOT / "params.yaml")
-    overrides = rendered_overrides(entry, {})
+    overrides = projects.mlproject_overrides(entry, {})
     assert mlflow_project.apply_overrides(params, overrides) == params
     exposed = {key.split(".", 1)[1] for key in overrides if key.startswith("train.")}
     assert exposed == set(params["train"]), "every train parameter is an MLproject parameter"
@@ -43,13 +31,15 @@ def test_defaults_are_the_values_in_params_yaml(entry):
 )
 def test_later_entry_points_default_to_params_yaml_too(entry, user):
     params = load_params(ROOT / "params.yaml")
-    assert mlflow_project.apply_overrides(params, rendered_overrides(entry, user)) == params
+    assert (
+        mlflow_project.apply_overrides(params, projects.mlproject_overrides(entry, user)) == params
+    )
 
 
 def test_a_parameter_reaches_the_params_file_with_its_type():
     params = load_params(ROOT / "params.yaml")
     user = {"cell": "gru", "units": 8, "bidirectional": "true", "learning_rate": 0.01}
-    changed = mlflow_project.apply_overrides(params, rendered_overrides("main", user))
+    changed = mlflow_project.apply_overrides(params, projects.mlproject_overrides("main", user))
     assert changed["train"]["cell"] == "gru"
     assert changed["train"]["units"] == 8
     assert changed["train"]["bidirectional"] is True

@@ -4,8 +4,6 @@ export rerun with fewer files, an evaluate after the training run was deleted.""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,27 +11,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnkeras.pipeline.data import BUNDLED_DIR
 from rnnkeras.pipeline.stages import evaluate, export, paths, prepare, validate
+from tests.pipeline import projects
 from tests.pipeline.tiny_params import classification_params
 
-REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 40
 pytestmark = pytest.mark.slow
-
-
-def train_process(root: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID"):
-        env.pop(name, None)
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "pipelines" / "train.py"), "--root", str(root)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +24,7 @@ def project(tmp_path_factory):
     """A project trained for 40 epochs by a train stage that was killed after epoch 3."""
     root = tmp_path_factory.mktemp("runs") / "project"
     root.mkdir()
-    vowels = pd.read_csv(BUNDLED_DIR / "japanese_vowels.csv")
-    first = vowels.groupby(["split", "label", "sequence_id"]).size().reset_index()
-    keep = pd.concat(
-        [
-            first[first.split == "train"].groupby("label").head(4),
-            first[first.split == "test"].groupby("label").head(2),
-        ]
-    ).sequence_id
-    vowels[vowels.sequence_id.isin(keep)].to_csv(root / "vowels.csv", index=False)
+    projects.write_tiny_vowels(root / "vowels.csv")
     params = classification_params(root / "vowels.csv", epochs=EPOCHS)
     params["export"]["quantize"] = ["none", "float16"]
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -59,7 +34,7 @@ def project(tmp_path_factory):
         assert validate.run(params, root) == 0
 
     state = root / paths.CHECKPOINTS / "state.json"
-    killed = train_process(root)
+    killed = projects.train_process(root)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and killed.poll() is None:
         if state.exists() and json.loads(state.read_text())["epoch"] >= 3:
@@ -68,7 +43,7 @@ def project(tmp_path_factory):
     assert killed.poll() is None, "training ended before it could be killed"
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
-    resumed = train_process(root)
+    resumed = projects.train_process(root)
     output, _ = resumed.communicate(timeout=900)
     assert resumed.returncode == 0, output
     assert "Resuming training from the checkpoint" in output
