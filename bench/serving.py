@@ -1,22 +1,22 @@
-"""Throughput and latency of the model served by ``mlflow models serve``, on loopback.
+"""Throughput and latency of the model served by `mlflow models serve`, on loopback.
 
-Starts ``mlflow models serve -m <model> --env-manager local`` on 127.0.0.1 (a free port),
+Starts `mlflow models serve -m <model> --env-manager local` on 127.0.0.1 (a free port),
 warms it up, then sends bounded bursts of POST /invocations requests (default 200, 8 in
 flight at once) from a standard-library client in this process, and prints requests per
 second and latency percentiles for each batch size: those of the median burst of
-``--rounds`` (default 3), which damps the noise of a shared machine. The server is stopped
+`--rounds` (default 3), which damps the noise of a shared machine. The server is stopped
 by its PID at the end.
 
-By default it serves a CO2 forecaster built like the pipeline's (``params.yaml`` train
+By default it serves a CO2 forecaster built like the pipeline's (`params.yaml` train
 defaults: one LSTM layer of 64 units, 52-week windows relative to their last week, 13-week
 horizon), registered in a temporary SQLite store; its weights do not matter for speed, so it
 is not trained. Give
-``--model-uri models:/rnnkeras@champion`` to measure the pipeline's registered champion in
-the configured store (``MLFLOW_TRACKING_URI`` or ./mlflow.db) instead; its input shape is
-read from the model's metadata (``input_shape``).
+`--model-uri models:/rnnkeras@champion` to measure the pipeline's registered champion in
+the configured store (`MLFLOW_TRACKING_URI` or ./mlflow.db) instead; its input shape is
+read from the model's metadata (`input_shape`).
 
-Run: ``python bench/serving.py`` (``--requests``, ``--concurrency``, ``--batch``,
-``--workers``, ``--rounds``).
+Run: `python bench/serving.py` (`--requests`, `--concurrency`, `--batch`,
+`--workers`, `--rounds`).
 """
 
 import argparse

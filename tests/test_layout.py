@@ -6,6 +6,8 @@ runs the pipeline around it and may import anything. Read statically from the so
 (`tests/import_graph.py`), so no module is imported and the test takes a second.
 """
 
+import re
+
 import pytest
 
 from tests import import_graph
@@ -38,3 +40,13 @@ def test_the_library_never_imports_the_application(module):
 def test_each_application_module_has_one_job_in_at_most_400_lines(module):
     lines = len(import_graph.module_file(module).read_text().splitlines())
     assert lines <= 400, f"{module} has {lines} lines; split it by concern"
+
+
+@pytest.mark.parametrize(
+    "module", sorted(name for name in GRAPH if is_application(name)), ids=lambda name: name
+)
+def test_application_docstrings_use_markdown_backticks(module):
+    source = import_graph.module_file(module).read_text()
+    assert not re.search(r"(?<!`)``(?!`)|:(func|class|meth|mod):`", source), (
+        f"{module}: reST markup; write `name` (Markdown backticks, as Keras does)"
+    )

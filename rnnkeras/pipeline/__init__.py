@@ -1,7 +1,7 @@
 """The application: the pipeline that prepares data, trains, tracks, evaluates and exports.
 
 It imports the library (`rnnkeras.layers`, `rnnkeras.callbacks`, `rnnkeras.export`); the
-library never imports it (`tests/test_layout.py` checks both ways). By the path data takes:
+library never imports it (`tests/test_layout.py` checks). By the path data takes:
 
 - `params`, `params_schema`: `params.yaml` and its schema, checked whole on load.
 - `data/`: the bundled data sets, CSV tables, windows and padding, per-task preparation.

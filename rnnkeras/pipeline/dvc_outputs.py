@@ -1,10 +1,10 @@
 """Which paths a DVC pipeline owns, so that ad-hoc exports never write into them.
 
-A file written by hand into a stage's output (``export/`` of this project's
-``dvc.yaml``) makes DVC report the stage as modified, and ``dvc checkout``
-then refuses to restore the last good outputs. ``rnnkeras export-model``
-therefore checks its destination against the ``outs``, ``metrics`` and
-``plots`` of every stage in the ``dvc.yaml`` of the project it writes into.
+A file written by hand into a stage's output (`export/` of this project's
+`dvc.yaml`) makes DVC report the stage as modified, and `dvc checkout`
+then refuses to restore the last good outputs. `rnnkeras export-model`
+therefore checks its destination against the `outs`, `metrics` and
+`plots` of every stage in the `dvc.yaml` of the project it writes into.
 
 Example:
 
@@ -36,14 +36,14 @@ def _project_root(path: Path) -> Path | None:
 
 
 def pipeline_outputs(path: str | Path) -> list[Path]:
-    """The outputs of the DVC pipeline whose ``dvc.yaml`` is nearest above ``path``.
+    """The outputs of the DVC pipeline whose `dvc.yaml` is nearest above `path`.
 
     Args:
         path: A path that may lie inside a DVC project (it need not exist).
 
     Returns:
-        Absolute paths of every stage's ``outs``, ``metrics`` and ``plots``;
-        empty when no ``dvc.yaml`` is found above ``path``.
+        Absolute paths of every stage's `outs`, `metrics` and `plots`;
+        empty when no `dvc.yaml` is found above `path`.
     """
     root = _project_root(Path(path).absolute())
     if root is None:
@@ -61,7 +61,7 @@ def pipeline_outputs(path: str | Path) -> list[Path]:
 
 
 def overlapping_outputs(paths: Iterable[str | Path]) -> list[str]:
-    """The pipeline outputs that writing ``paths`` would change, relative to their project.
+    """The pipeline outputs that writing `paths` would change, relative to their project.
 
     A written path overlaps an output when it is the output, lies inside it,
     or contains it.

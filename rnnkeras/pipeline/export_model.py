@@ -1,20 +1,22 @@
-"""``rnnkeras export-model``: export any saved model file, outside the pipeline.
+"""`rnnkeras export-model`: export any saved model file, outside the pipeline.
 
-``rnnkeras export`` is the pipeline's export stage (paths from ``params.yaml``);
-``export-model`` takes a ``.keras`` file and options on the command line::
+`rnnkeras export` is the pipeline's export stage (paths from `params.yaml`);
+`export-model` takes a `.keras` file and options on the command line:
 
-    rnnkeras export-model models/model.keras --data data/validated \\
-        --quantize none float16 dynamic int8 --right-padded --out exports/model
+```shell
+rnnkeras export-model models/model.keras --data data/validated \\
+    --quantize none float16 dynamic int8 --right-padded --out exports/model
+```
 
-It writes ``<out>/saved_model/<version>/``, ``<out>/model_<quantize>.tflite``
-and, with ``--data``, the report ``<out>/export.json`` (+ ``.md``), whose table
-it prints. ``<out>`` defaults to ``exports/<model file name>``. It refuses to
-write into an output of the DVC pipeline it lies in (``export/`` is the export
-stage's): DVC would then see the stage as modified and ``dvc checkout`` would
-refuse to restore it. ``--force`` writes there anyway.
+It writes `<out>/saved_model/<version>/`, `<out>/model_<quantize>.tflite`
+and, with `--data`, the report `<out>/export.json` (+ `.md`), whose table
+it prints. `<out>` defaults to `exports/<model file name>`. It refuses to
+write into an output of the DVC pipeline it lies in (`export/` is the export
+stage's): DVC would then see the stage as modified and `dvc checkout` would
+refuse to restore it. `--force` writes there anyway.
 
 The file may come from any Keras backend: the command loads it under TensorFlow,
-which the export traces with (``KERAS_BACKEND=jax rnnkeras export-model m.keras``
+which the export traces with (`KERAS_BACKEND=jax rnnkeras export-model m.keras`
 works too).
 """
 
@@ -39,7 +41,7 @@ example:
 
 
 def add_command(subparsers) -> None:
-    """Registers ``export-model`` on the ``rnnkeras`` command."""
+    """Registers `export-model` on the `rnnkeras` command."""
     parser = subparsers.add_parser(
         "export-model",
         help="export a .keras model to a SavedModel and builtins-only TFLite files, with a parity report",
@@ -127,11 +129,11 @@ def _written_paths(args: argparse.Namespace, out: Path) -> list[Path]:
 
 
 def output_folder(args: argparse.Namespace) -> Path:
-    """``--out`` (or its default), checked against the outputs of the DVC pipeline it lies in.
+    """`--out` (or its default), checked against the outputs of the DVC pipeline it lies in.
 
     Raises:
         ValueError: If writing there would change a pipeline output and
-            ``--force`` was not given.
+            `--force` was not given.
     """
     from rnnkeras.pipeline.dvc_outputs import overlapping_outputs
 
@@ -160,11 +162,11 @@ def _on_tensorflow() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Exports ``args.model`` as asked; returns the exit code (1 when a threshold is missed).
+    """Exports `args.model` as asked; returns the exit code (1 when a threshold is missed).
 
     The export runs under TensorFlow: in this process when Keras is not imported yet or runs
     on TensorFlow, otherwise in a TensorFlow-backend process
-    (``rnnkeras.export.tensorflow_process``).
+    (`rnnkeras.export.tensorflow_process`).
     """
     if not _on_tensorflow():
         from rnnkeras.export.tensorflow_process import call_in_tensorflow_process

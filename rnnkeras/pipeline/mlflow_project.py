@@ -1,15 +1,15 @@
 """The MLflow Project's entry points: the pipeline's stages with parameters set on the command line.
 
-``mlproject/MLproject`` runs ``python -m rnnkeras.pipeline.mlflow_project ENTRY --set train.cell={cell} ...``
-from the project root. This module reads ``params.yaml``, applies the ``--set`` overrides
-(typed like the values they replace), writes the result to ``<work>/params.yaml`` and runs
-the stage functions of ``rnnkeras.pipeline.stages`` on it, exactly as ``dvc repro`` does, with
-``<work>`` as their root. Each run gets its own work folder,
-``mlproject/runs/<MLflow run id>/``, so the DVC workspace is never overwritten and a new run
+`mlproject/MLproject` runs `python -m rnnkeras.pipeline.mlflow_project ENTRY --set train.cell={cell} ...`
+from the project root. This module reads `params.yaml`, applies the `--set` overrides
+(typed like the values they replace), writes the result to `<work>/params.yaml` and runs
+the stage functions of `rnnkeras.pipeline.stages` on it, exactly as `dvc repro` does, with
+`<work>` as their root. Each run gets its own work folder,
+`mlproject/runs/<MLflow run id>/`, so the DVC workspace is never overwritten and a new run
 never resumes an older run's checkpoint.
 
-Entry points: ``main`` (every stage), ``train`` (prepare, validate, train), ``evaluate`` and
-``export`` (on the work folder of an earlier run, named by ``--run-id``).
+Entry points: `main` (every stage), `train` (prepare, validate, train), `evaluate` and
+`export` (on the work folder of an earlier run, named by `--run-id`).
 """
 
 import argparse
@@ -59,19 +59,19 @@ def _typed(key: str, text: str, current: Any) -> Any:
 
 
 def apply_overrides(params: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``params`` with dotted keys set from text, typed like the values they replace.
+    """A copy of `params` with dotted keys set from text, typed like the values they replace.
 
     Args:
-        params: Parsed ``params.yaml``.
-        overrides: ``{"train.cell": "gru", "train.units": "32", "export.quantize": "[none]"}``.
-            Values are YAML text (``true``, ``0.01``, ``[a, b]``); where ``params.yaml`` holds
+        params: Parsed `params.yaml`.
+        overrides: `{"train.cell": "gru", "train.units": "32", "export.quantize": "[none]"}`.
+            Values are YAML text (`true`, `0.01`, `[a, b]`); where `params.yaml` holds
             a string, the text is taken as is.
 
     Returns:
-        The new parameters; ``params`` is left unchanged.
+        The new parameters; `params` is left unchanged.
 
     Raises:
-        ValueError: For a key that ``params.yaml`` does not have, or a value of another type.
+        ValueError: For a key that `params.yaml` does not have, or a value of another type.
 
     Example:
 
@@ -93,7 +93,7 @@ def apply_overrides(params: Mapping[str, Any], overrides: Mapping[str, str]) -> 
 
 
 def work_folder(root: Path, run_id: str | None) -> Path:
-    """``<root>/mlproject/runs/<run_id>``; without a run id, a new timestamped folder.
+    """`<root>/mlproject/runs/<run_id>`; without a run id, a new timestamped folder.
 
     Example:
 
@@ -113,11 +113,11 @@ def run_entry_point(
     """Runs the stages of one entry point in the work folder; returns an exit code.
 
     Args:
-        entry: ``"main"``, ``"train"``, ``"evaluate"`` or ``"export"``.
-        overrides: Dotted ``params.yaml`` keys and their new values, as text.
-        root: Project root holding ``params.yaml`` and, by default, ``mlflow.db``.
-        run_id: For ``evaluate``/``export``: the run whose work folder to use.
-            Otherwise the run ``mlflow run`` created (``MLFLOW_RUN_ID``).
+        entry: `"main"`, `"train"`, `"evaluate"` or `"export"`.
+        overrides: Dotted `params.yaml` keys and their new values, as text.
+        root: Project root holding `params.yaml` and, by default, `mlflow.db`.
+        run_id: For `evaluate`/`export`: the run whose work folder to use.
+            Otherwise the run `mlflow run` created (`MLFLOW_RUN_ID`).
 
     Returns:
         0 on success, else the exit code of the stage that failed.
@@ -188,7 +188,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rnnkeras.pipeline.mlflow_project ENTRY [--set KEY=VALUE ...] [--root DIR] [--run-id ID]``."""
+    """`python -m rnnkeras.pipeline.mlflow_project ENTRY [--set KEY=VALUE ...] [--root DIR] [--run-id ID]`."""
     parser = argparse.ArgumentParser(
         prog="python -m rnnkeras.pipeline.mlflow_project",
         description="Run the pipeline's stages as an MLflow Project entry point.",

@@ -1,4 +1,4 @@
-"""``rnnkeras export-model``: from a .keras file and held-out arrays to files and a report."""
+"""`rnnkeras export-model`: from a .keras file and held-out arrays to files and a report."""
 
 import argparse
 import json

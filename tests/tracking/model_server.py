@@ -1,12 +1,12 @@
-"""The registered model over HTTP: start ``mlflow models serve``, call it, measure it.
+"""The registered model over HTTP: start `mlflow models serve`, call it, measure it.
 
-``mlflow models serve -m models:/<name>@champion --env-manager local`` runs the model in the
-current environment; it starts ``uvicorn`` from ``PATH``, so the Python environment's ``bin``
-folder must come first there (:func:`server_environment` sees to it). The server answers
-``GET /ping`` and ``POST /invocations`` with ``{"inputs": [[[...], ...], ...]}`` (a batch of
-windows) and replies ``{"predictions": [...]}``; a malformed body, or a batch that is empty,
-wrongly shaped or holds ``null``, ``NaN`` or ``1e309``, gets a 400 whose JSON ``message`` starts
-with the expected shape and dtype (``rnnkeras/pipeline/tracking/served_model.py`` checks each batch).
+`mlflow models serve -m models:/<name>@champion --env-manager local` runs the model in the
+current environment; it starts `uvicorn` from `PATH`, so the Python environment's `bin`
+folder must come first there (`server_environment` sees to it). The server answers
+`GET /ping` and `POST /invocations` with `{"inputs": [[[...], ...], ...]}` (a batch of
+windows) and replies `{"predictions": [...]}`; a malformed body, or a batch that is empty,
+wrongly shaped or holds `null`, `NaN` or `1e309`, gets a 400 whose JSON `message` starts
+with the expected shape and dtype (`rnnkeras/pipeline/tracking/served_model.py` checks each batch).
 
 Only the standard library talks HTTP here, and nothing is imported beyond NumPy.
 """
@@ -44,7 +44,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def serve_command(
     model_uri: str, port: int, host: str = "127.0.0.1", workers: int = 1
 ) -> list[str]:
-    """The ``mlflow models serve`` command line for ``model_uri`` with the current environment.
+    """The `mlflow models serve` command line for `model_uri` with the current environment.
 
     Example:
 
@@ -59,7 +59,7 @@ def serve_command(
 
 
 def server_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``os.environ`` with this Python's ``bin`` first on ``PATH`` (where ``uvicorn`` is).
+    """`os.environ` with this Python's `bin` first on `PATH` (where `uvicorn` is).
 
     Example:
 
@@ -75,7 +75,7 @@ def server_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]
 
 
 def request(url: str, body: bytes | None = None, timeout: float = 60.0) -> tuple[int, Any]:
-    """One HTTP request (POST when ``body`` is given); returns the status and the parsed JSON.
+    """One HTTP request (POST when `body` is given); returns the status and the parsed JSON.
 
     A 4xx or 5xx reply is returned, not raised; a body that is not JSON comes back as text.
 
@@ -98,7 +98,7 @@ def request(url: str, body: bytes | None = None, timeout: float = 60.0) -> tuple
 
 
 def inputs_body(windows: Any) -> bytes:
-    """The ``/invocations`` body for a batch of windows: ``{"inputs": [...]}``.
+    """The `/invocations` body for a batch of windows: `{"inputs": [...]}`.
 
     Example:
 
@@ -109,13 +109,13 @@ def inputs_body(windows: Any) -> bytes:
 
 
 class ModelServer:
-    """``mlflow models serve`` in its own process group, stopped by its PID.
+    """`mlflow models serve` in its own process group, stopped by its PID.
 
     Args:
-        model_uri: e.g. ``"models:/rnnkeras@champion"``.
-        port: Port on ``host``; by default a free one.
+        model_uri: e.g. `"models:/rnnkeras@champion"`.
+        port: Port on `host`; by default a free one.
         host: Interface to listen on; loopback by default.
-        env: Extra environment variables (e.g. ``MLFLOW_TRACKING_URI``).
+        env: Extra environment variables (e.g. `MLFLOW_TRACKING_URI`).
         cwd: Folder to start the server in.
         log_path: File for the server's output; by default it is discarded.
         workers: uvicorn worker processes.
@@ -147,11 +147,11 @@ class ModelServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 150.0) -> "ModelServer":
-        """Starts the server and waits until ``/ping`` answers 200.
+        """Starts the server and waits until `/ping` answers 200.
 
         Raises:
-            RuntimeError: If the server exits or does not answer within ``timeout`` seconds;
-                the message ends with the server's last output when ``log_path`` is set.
+            RuntimeError: If the server exits or does not answer within `timeout` seconds;
+                the message ends with the server's last output when `log_path` is set.
         """
         log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
@@ -190,7 +190,7 @@ class ModelServer:
         return "\nServer output (end):\n" + Path(self.log_path).read_text()[-3000:]
 
     def stop(self, timeout: float = 20.0) -> None:
-        """Stops the server's whole process group: SIGTERM, then SIGKILL after ``timeout`` s.
+        """Stops the server's whole process group: SIGTERM, then SIGKILL after `timeout` s.
 
         Returns once no process of the group is left (uvicorn workers included).
         """
@@ -237,21 +237,21 @@ class ModelServer:
 def measure_throughput(
     url: str, bodies: Sequence[bytes], requests: int = 200, concurrency: int = 8
 ) -> dict[str, float]:
-    """Sends a bounded burst of POSTs to ``url`` from ``concurrency`` threads; times each one.
+    """Sends a bounded burst of POSTs to `url` from `concurrency` threads; times each one.
 
-    Request ``i`` sends ``bodies[i % len(bodies)]``. The burst is exactly ``requests`` long,
+    Request `i` sends `bodies[i % len(bodies)]`. The burst is exactly `requests` long,
     so it ends by itself.
 
     Args:
-        url: The ``/invocations`` URL.
+        url: The `/invocations` URL.
         bodies: Request bodies to cycle through.
         requests: Number of requests in the burst.
         concurrency: Requests in flight at once.
 
     Returns:
-        ``requests``, ``concurrency``, ``errors`` (replies other than 200), ``seconds`` (wall
-        time of the burst), ``requests_per_second`` and latency percentiles in milliseconds
-        (``p50_ms``, ``p90_ms``, ``p99_ms``, ``max_ms``).
+        `requests`, `concurrency`, `errors` (replies other than 200), `seconds` (wall
+        time of the burst), `requests_per_second` and latency percentiles in milliseconds
+        (`p50_ms`, `p90_ms`, `p99_ms`, `max_ms`).
 
     Example:
 
