@@ -12,6 +12,7 @@ import pytest
 
 from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning, backend_gradients
 from rnnkeras.layers import GRU, LSTM, Bidirectional, SimpleRNN, StackedRNN
+from tests.layers import harness
 
 
 def sum_of_outputs(y_true, y_pred):
@@ -103,7 +104,7 @@ def test_gradients_match_split_sequence_reference(ours, builtin, rng):
     layer = ours(units)
     model = keras.Sequential([keras.Input((steps, features)), layer, keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    x = rng.normal(size=(4, steps, features)).astype("float32")
+    x = harness.inputs(rng, 4, steps, features)
     y = rng.normal(size=(4, 1)).astype("float32")
     _, records = measured(model, x, y)
 
@@ -144,7 +145,7 @@ def test_bidirectional_and_stacked_layers_are_probed_and_named(rng):
     hidden = StackedRNN([SimpleRNN(4), GRU(2)], residual=False)(hidden)
     model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
     model.compile(optimizer="adam", loss="mse")
-    x = rng.normal(size=(5, steps, 3)).astype("float32")
+    x = harness.inputs(rng, 5, steps, 3)
     y = rng.normal(size=(5, 1)).astype("float32")
     with warnings.catch_warnings():
         warnings.simplefilter("error", GradientFlowWarning)
@@ -183,7 +184,7 @@ def test_builtin_recurrent_layers_get_weight_norms_and_one_warning(rng):
         ]
     )
     model.compile(optimizer="adam", loss="mse")
-    x = rng.normal(size=(4, 5, 2)).astype("float32")
+    x = harness.inputs(rng, 4, 5, 2)
     y = rng.normal(size=(4, 2)).astype("float32")
     monitor = GradientFlowMonitor(probe_data=(x, y))
     monitor.set_model(model)
@@ -251,7 +252,7 @@ def test_probing_leaves_training_unchanged(rng):
     """Same weights and the same logged metrics with and without the monitor:
     the probe batch must not reach the per-output loss trackers of a
     multi-output model, nor advance the dropout random generator."""
-    x = rng.normal(size=(8, 6, 2)).astype("float32")
+    x = harness.inputs(rng, 8, 6, 2)
     y = rng.normal(size=(8, 1)).astype("float32")
 
     def trained(callbacks):
@@ -275,7 +276,7 @@ def test_probing_leaves_training_unchanged(rng):
 
 
 def test_later_fit_continues_steps_and_follows_frozen_layers(rng):
-    x = rng.normal(size=(8, 5, 2)).astype("float32")
+    x = harness.inputs(rng, 8, 5, 2)
     y = rng.normal(size=(8, 1)).astype("float32")
     model = keras.Sequential([keras.Input((5, 2)), GRU(3), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
@@ -296,7 +297,7 @@ def test_measurements_during_fit_see_the_latest_weights_and_regularization(rng):
     """On JAX, `fit` keeps the weights outside the model between steps: the
     probe must measure the latest ones. Its loss counts regularization, as
     `evaluate` does, on every backend."""
-    x = rng.normal(size=(8, 5, 2)).astype("float32")
+    x = harness.inputs(rng, 8, 5, 2)
     y = rng.normal(size=(8, 1)).astype("float32")
     dense = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(0.5))
     model = keras.Sequential([keras.Input((5, 2)), GRU(3), dense])
@@ -312,7 +313,7 @@ def test_measurements_during_fit_see_the_latest_weights_and_regularization(rng):
 
 
 def test_stateful_layer_keeps_its_states(rng):
-    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    x = harness.inputs(rng, 2, 5, 3)
     layer = LSTM(3, stateful=True)
     model = keras.Sequential([keras.Input((5, 3), batch_size=2), layer])
     model.compile(optimizer="sgd", loss="mse")

@@ -13,6 +13,7 @@ from rnnkeras.callbacks.gradient_flow_plots import log10_timestep_norms
 from rnnkeras.callbacks.gradient_ratios import log10_ratio
 from rnnkeras.callbacks.time_step_probe import GradientProbe, find_recurrent_layers
 from rnnkeras.layers import GRU, LSTM, Bidirectional, SimpleRNN
+from tests.layers import harness
 
 STEPS = 12
 # Mixed lengths, padded at the end; the sequence of length 1 has no step to
@@ -203,7 +204,7 @@ def test_padded_batch_matches_each_sequence_alone(rng):
 def test_a_mask_without_padding_changes_nothing(rng):
     """Masking in front of data without any all-zero step: the same records
     as the same model without the Masking layer."""
-    x = rng.normal(size=(4, 6, 3)).astype("float32")
+    x = harness.inputs(rng, 4, 6, 3)
     y = np.array([0, 1, 1, 0])
     masked = classifier(6, run_eagerly=True)
     inputs = keras.Input((6, 3))

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from rnnkeras import layers as rl
+from tests.layers import harness
 
 TIMESTEPS, FEATURES, CLASSES = 8, 3, 2
 
@@ -15,7 +16,7 @@ def padded_inputs(count: int = 12, seed: int = 0) -> np.ndarray:
     one-step row and everything between.
     """
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(count, TIMESTEPS, FEATURES)).astype("float32")
+    x = harness.inputs(rng, count, TIMESTEPS, FEATURES)
     for row, length in enumerate(np.arange(count) % TIMESTEPS + 1):
         x[row, length:] = 0.0
     return x

@@ -18,6 +18,7 @@ from rnnkeras.export.flatbuffer import state_carried_between_invokes
 from rnnkeras.export.runtime import interpreter_class
 from rnnkeras.export.tflite_lstm_op import lstm_interface_function
 from tests.export import export_models
+from tests.layers import harness
 
 FUSED = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
@@ -151,7 +152,7 @@ def test_detector_finds_a_state_carried_between_invokes(tmp_path):
     assert len(carried) == 2, carried
     path = tmp_path / "carried.tflite"
     path.write_bytes(content)
-    x = rng.normal(size=(1, 4, 3)).astype("float32")
+    x = harness.inputs(rng, 1, 4, 3)
     stability = TFLiteModel(path).invoke_stability(x)
     assert stability == {"plain_interpreter": False, "signature_runner": False}
 

@@ -9,12 +9,13 @@ from rnnkeras.export.parity import FLOAT_MAX_ABS_DIFF, METRIC_TOLERANCE, compare
 from rnnkeras.export.quantization import representative_samples
 from rnnkeras.export.support import input_specs
 from tests.export import export_models
+from tests.layers import harness
 
 
 def _task(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Right-padded sequences of 2..8 steps; the label says whether feature 0 sums above zero."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(count, export_models.TIMESTEPS, export_models.FEATURES)).astype("float32")
+    x = harness.inputs(rng, count, export_models.TIMESTEPS, export_models.FEATURES)
     lengths = rng.integers(2, export_models.TIMESTEPS + 1, size=count)
     for row, length in enumerate(lengths):
         x[row, length:] = 0.0

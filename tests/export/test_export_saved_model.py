@@ -10,6 +10,7 @@ import pytest
 
 from rnnkeras.export import export_saved_model
 from tests.export import export_models
+from tests.layers import harness
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_fresh_process_serves_without_rnnkeras(model, exported, tmp_path):
     """Loads with TensorFlow alone at two batch sizes and two lengths; matches Keras to 1e-5."""
     long = export_models.padded_inputs(5)
     rng = np.random.default_rng(7)
-    short = rng.normal(size=(2, 3, export_models.FEATURES)).astype("float32")
+    short = harness.inputs(rng, 2, 3, export_models.FEATURES)
     np.save(tmp_path / "long.npy", long)
     np.save(tmp_path / "short.npy", short)
     script = textwrap.dedent(

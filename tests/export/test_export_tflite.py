@@ -9,6 +9,7 @@ import pytest
 from rnnkeras import layers as rl
 from rnnkeras.export import TFLiteModel, export_tflite
 from tests.export import export_models
+from tests.layers import harness
 
 FLOAT_TOLERANCE = 1e-5
 
@@ -121,7 +122,7 @@ def test_encoder_decoder_with_two_inputs_and_initial_state(tmp_path):
     )
     assert export.forms["decoder"].form == "fused"
     rng = np.random.default_rng(1)
-    x = [export_models.padded_inputs(4), rng.normal(size=(4, 5, 2)).astype("float32")]
+    x = [export_models.padded_inputs(4), harness.inputs(rng, 4, 5, 2)]
     _assert_runs_like_keras(model, export, x)
 
 
