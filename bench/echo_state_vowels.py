@@ -1,10 +1,11 @@
 """Japanese Vowels with an ensemble of small leaky-integrator echo state networks.
 
 Jaeger, Lukoševičius, Popovici & Siewert (2007), "Optimization and applications
-of echo state networks with leaky-integrator neurons" (Neural Networks 20(3),
-section on the Japanese Vowels data) report zero test errors on the 370 test
-utterances of this data set, classifying with a combination of many very small
-leaky-integrator ESNs whose only trained part is a linear readout.
+of echo state networks with leaky-integrator neurons" (Neural Networks 20(3))
+report a zero test error rate on this data set (370 test utterances, 9 speakers)
+with leaky-integrator ESNs whose only trained part is a linear readout, combining
+an ensemble of small networks. Reservoir size, leak, ensemble size and readout
+features below are this script's choices, all given as arguments.
 
 This script builds that kind of classifier from `rnnkeras.layers.ESN`:
 
@@ -21,8 +22,8 @@ This script builds that kind of classifier from `rnnkeras.layers.ESN`:
 It prints the test errors (of 370) and accuracy of the ensemble and of a single
 member, beside the paper's figure, as a Markdown table.
 
-    python bench/echo_state_vowels.py                  # the full ensemble (~5 min on 2 cores)
-    python bench/echo_state_vowels.py --members 20     # quick look
+    python bench/echo_state_vowels.py                  # 100 members (~30 s on 2 quiet cores)
+    python bench/echo_state_vowels.py --members 1000   # a larger ensemble (~10x longer)
 """
 
 import argparse
@@ -162,7 +163,7 @@ def table(result: dict, args: argparse.Namespace) -> str:
 
 def main(argv: list | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--units", type=int, default=4)
     parser.add_argument("--leaky", type=float, default=0.2)
     parser.add_argument("--spectral-radius", type=float, default=0.9)

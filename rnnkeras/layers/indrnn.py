@@ -1,12 +1,8 @@
 """The independently recurrent network: `h_t = act(x_t W + u * h_{t-1} + b)`, `u` a vector.
 
 Li, Li, Cook, Zhu & Gao (CVPR 2018), "Independently Recurrent Neural Network
-(IndRNN): Building A Longer and Deeper RNN". Each unit sees only its own
-previous state, through one recurrent weight `u_n`, so the gradient reaching
-`h_t` from `h_T` is a product of `T - t` factors `u_n * act'(.)` per unit, and
-bounding `|u_n|` bounds it: with ReLU, `|u_n| <= gamma ** (1 / T)` keeps the
-gradient from growing by more than `gamma` over `T` steps (section 3.1 of the
-paper, whose experiments use `gamma = 2`).
+(IndRNN): Building A Longer and Deeper RNN". Each unit sees only its own previous
+state, so bounding `|u_n|` bounds the gradient over `T` steps (section 3.1).
 """
 
 import math

@@ -6,6 +6,7 @@ import pytest
 
 from rnnkeras import layers as rl
 from rnnkeras.layers.indrnn import IndRNNRecurrentConstraint, recurrent_range
+from rnnkeras.layers.kernel_dispatch import fused_kernel_blockers
 from tests.layers import harness
 from tests.layers import indrnn_esn_reference as reference
 
@@ -50,6 +51,9 @@ def test_matches_numpy_loop_with_mask_and_initial_state(go_backwards, rng):
 
 
 def test_layer_contract_and_vector_recurrent_weight(rng):
+    # No cuDNN kernel computes these cells: the dispatch must say so, never try one.
+    for layer in (rl.IndRNN(4), rl.ESN(4)):
+        assert fused_kernel_blockers(layer) == [f"{type(layer).__name__} has no fused kernel"]
     harness.run_layer_contract(
         rl.IndRNN(harness.UNITS, timesteps=harness.TIMESTEPS),
         harness.inputs(rng),
