@@ -225,8 +225,9 @@ class GradientProbe:
             model(self.x, training=False)
         self.targets = [t for t in probed if t.name in self.real_steps]
         self.unreached = [t for t in probed if t.name not in self.real_steps]
+        # The probed state is h, the layer's output: `proj_size` wide in a projection LSTM.
         self.shapes = {
-            t.name: (*self.real_steps[t.name].shape, t.layer.units) for t in self.targets
+            t.name: (*self.real_steps[t.name].shape, t.layer.cell.output_size) for t in self.targets
         }
         # Where each sequence's last state is, as an input-order step (to read
         # dL/dh_last) and as a processing position (to read h_last itself).
