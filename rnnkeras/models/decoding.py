@@ -116,6 +116,11 @@ def _check(owner: str, max_length, start_tokens) -> np.ndarray:
     return start.astype("int32")
 
 
+def _as_arrays(states: list) -> list[np.ndarray]:
+    """States as NumPy arrays, whatever the backend made them (a model's outputs, say)."""
+    return [keras.ops.convert_to_numpy(state) for state in states]
+
+
 def _run(step, start, states, max_length, end_token, pad_token, choose) -> Decoded:
     """The shared left-to-right loop of greedy search and sampling."""
     batch = len(start)
@@ -123,7 +128,7 @@ def _run(step, start, states, max_length, end_token, pad_token, choose) -> Decod
     scores = np.zeros(batch)
     lengths = np.zeros(batch, "int32")
     done = np.zeros(batch, bool)
-    previous, states = start, list(states)
+    previous, states = start, _as_arrays(states)
     for t in range(max_length):
         log_probabilities, states = step(previous, states)
         log_probabilities = log_softmax(log_probabilities)
@@ -153,7 +158,7 @@ def greedy_decode(
     Args:
         step: The step function (see the module docstring).
         start_tokens: Integer ids `(batch,)` fed at the first step.
-        states: The decoder's initial states, arrays `(batch, ...)`.
+        states: The decoder's initial states `(batch, ...)`, arrays or tensors.
         max_length: Tokens to emit at most.
         end_token: A row stops after emitting it; `None` runs `max_length` steps.
         pad_token: Fills the positions after a row's end. Default: `0`.
@@ -219,7 +224,7 @@ def sample(
     Args:
         step: The step function (see the module docstring).
         start_tokens: Integer ids `(batch,)` fed at the first step.
-        states: The decoder's initial states, arrays `(batch, ...)`.
+        states: The decoder's initial states `(batch, ...)`, arrays or tensors.
         max_length: Tokens to emit at most.
         temperature: Above 0; below 1 sharpens, above 1 flattens. Default: `1.0`.
         top_k: Keep the `top_k` most probable tokens (ties with the `k`-th kept
@@ -297,7 +302,7 @@ def beam_search(
         step: The step function (see the module docstring), called on
             `batch * beam_width` rows.
         start_tokens: Integer ids `(batch,)` fed at the first step.
-        states: The decoder's initial states, arrays `(batch, ...)`.
+        states: The decoder's initial states `(batch, ...)`, arrays or tensors.
         beam_width: Live prefixes kept per batch row, a positive integer.
         max_length: Tokens to emit at most.
         end_token: The token that finishes a hypothesis. Default: `None`.
@@ -333,7 +338,7 @@ def beam_search(
             f"beam_search expects `length_penalty` >= 0. Received: length_penalty={length_penalty!r}"
         )
     batch, width = len(start), beam_width
-    states = [np.repeat(np.asarray(state), width, axis=0) for state in states]
+    states = [np.repeat(state, width, axis=0) for state in _as_arrays(states)]
     previous = np.repeat(start, width)
     # Only the first copy of each row is live at first, so no prefix is found twice.
     live_scores = np.full((batch, width), -np.inf)
@@ -371,7 +376,7 @@ def beam_search(
         if not np.isfinite(scores).any():
             break
         rows = (np.arange(batch)[:, None] * width + sources).ravel()
-        states = [np.asarray(state)[rows] for state in states]
+        states = [state[rows] for state in _as_arrays(states)]
         live_tokens = np.concatenate(
             [np.take_along_axis(live_tokens, sources[:, :, None], axis=1), chosen[:, :, None]],
             axis=-1,

@@ -132,7 +132,7 @@ def seq2seq_inference(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     >>> from rnnkeras.models.decoding import greedy_decode, keras_step
     >>> encoder, step = seq2seq_inference(seq2seq(6, 5, rnn="gru", units=4))
     >>> source = np.array([[3, 4, 5, 0]], "int32")
-    >>> states = [np.asarray(s) for s in encoder(source)] + [source]
+    >>> states = [*encoder(source), source]
     >>> greedy_decode(keras_step(step), np.array([1]), states, max_length=3).tokens.shape
     (1, 3)
     """

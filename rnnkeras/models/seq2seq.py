@@ -165,10 +165,10 @@ def attention_weights_model(model: keras.Model) -> keras.Model:
 
     Example:
 
-    >>> import numpy as np
+    >>> import keras, numpy as np
     >>> model = seq2seq(6, 5, attention="luong", units=4)
     >>> weights = attention_weights_model(model)([np.array([[3, 4, 0]]), np.array([[1, 2]])])
-    >>> np.asarray(weights)[0].sum(axis=-1).round(5)
+    >>> keras.ops.convert_to_numpy(weights)[0].sum(axis=-1).round(5)
     array([1., 1.], dtype=float32)
     """
     if "attention" not in {layer.name for layer in model.layers}:
