@@ -89,15 +89,20 @@ def run(
     test_size: int = 2000,
     seed: int = 0,
     learning_rate: float = 1e-2,
+    depth: int = 1,
 ) -> dict:
     """Trains one model; returns its figures and the monitor's records."""
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     x_train, y_train = adding_problem(train_size, steps, rng)
     x_test, y_test = adding_problem(test_size, steps, rng)
-    model = keras.Sequential(
-        [keras.Input((steps, 2)), recurrent_layer(cell, units, steps), keras.layers.Dense(1)]
-    )
+    recurrent = recurrent_layer(cell, units, steps)
+    if depth > 1:
+        # The IndRNN paper's adding-problem model has two layers: the first can
+        # pick the marked values, the second sum them (one IndRNN unit cannot do both).
+        layers = [recurrent_layer(cell, units, steps) for _ in range(depth - 1)]
+        recurrent = rnn_layers.StackedRNN([*layers, recurrent])
+    model = keras.Sequential([keras.Input((steps, 2)), recurrent, keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     monitor = GradientFlowMonitor(probe_data=(x_test[:128], y_test[:128]), every_n_batches=50)
     start = time.perf_counter()
@@ -185,6 +190,7 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--train-size", type=int, default=6400)
     parser.add_argument("--test-size", type=int, default=2000)
     parser.add_argument("--learning-rate", type=float, default=1e-2)
+    parser.add_argument("--depth", type=int, default=1, help="recurrent layers (StackedRNN)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
     cells = [name.strip() for name in args.cells.split(",") if name.strip()]
@@ -201,6 +207,7 @@ def main(argv: list | None = None) -> None:
                 train_size=args.train_size,
                 test_size=args.test_size,
                 learning_rate=args.learning_rate,
+                depth=args.depth,
             )
             results.append(result)
             print(
@@ -216,7 +223,8 @@ def main(argv: list | None = None) -> None:
         argv if argv is not None else sys.argv[1:]
     )
     (args.out / "adding_problem.md").write_text(
-        f"Command: `{command.strip()}` (units={args.units}, epochs={args.epochs}, batch 64, "
+        f"Command: `{command.strip()}` (units={args.units}, depth={args.depth}, "
+        f"epochs={args.epochs}, batch 64, "
         f"{args.train_size} training and {args.test_size} test sequences, "
         f"Adam {args.learning_rate:g})\n\n" + text + "\n"
     )
