@@ -30,11 +30,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
+from torch_twin import build_twin  # noqa: E402
 
 from rnnkeras import layers as rl  # noqa: E402
 from rnnkeras.export import TFLiteModel, export_tflite  # noqa: E402
 from rnnkeras.export.latency import median_ms  # noqa: E402
-from rnnkeras.export.torch_reference import build_twin  # noqa: E402
 
 CELLS = {"SimpleRNN": rl.SimpleRNN, "LSTM": rl.LSTM, "GRU": rl.GRU}
 

@@ -1,9 +1,8 @@
-"""Batch-1 latency of the same model in Keras, a SavedModel, PyTorch eager and TFLite.
+"""Batch-1 latency of the same model in Keras, a SavedModel and TFLite.
 
 Every figure is the median wall time of single calls after a warm-up, in
 milliseconds, on one input of the export's shape. TFLite runs on one thread
-(`rnnkeras.export.runtime`), PyTorch is limited to one thread while it is
-measured, and TensorFlow (Keras, SavedModel) uses its default thread pools,
+(`rnnkeras.export.runtime`), and TensorFlow (Keras, SavedModel) uses its default thread pools,
 which it cannot change once started.
 
 Example:
@@ -55,31 +54,3 @@ def saved_model_latency_ms(
 
     feed = {name: tf.constant(array) for name, array in zip(names, sample, strict=True)}
     return median_ms(lambda: signature(**feed), runs)
-
-
-def torch_latency_ms(model, sample: list[np.ndarray], runs: int = 100) -> dict:
-    """Batch-1 latency of the PyTorch twin (`torch_reference`) in eager mode.
-
-    Returns:
-        `{"eager": ms}`, or `{"eager": None, "note": why}` when PyTorch is
-        not installed or the model has no twin.
-    """
-    try:
-        import torch
-    except ImportError:
-        return {"eager": None, "note": "PyTorch is not installed (pip install rnnkeras[dev])"}
-    from rnnkeras.export.torch_reference import build_twin
-
-    try:
-        twin = build_twin(model)
-    except ValueError as error:
-        return {"eager": None, "note": str(error)}
-    x = torch.from_numpy(sample[0])
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.no_grad():
-            milliseconds = median_ms(lambda: twin(x), runs)
-    finally:
-        torch.set_num_threads(threads)
-    return {"eager": milliseconds, "threads": 1}

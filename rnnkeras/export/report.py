@@ -10,7 +10,7 @@ import numpy as np
 
 from rnnkeras.atomic_files import atomic_path
 from rnnkeras.export.flatbuffer import custom_operators, gpu_compatibility
-from rnnkeras.export.latency import keras_latency_ms, saved_model_latency_ms, torch_latency_ms
+from rnnkeras.export.latency import keras_latency_ms, saved_model_latency_ms
 from rnnkeras.export.parity import compare, infer_task, thresholds
 from rnnkeras.export.precision import float32_model
 from rnnkeras.export.runtime import TFLiteModel, interpreter_class
@@ -20,7 +20,7 @@ from rnnkeras.export.tflite import TFLiteExport
 
 
 def _versions(runtime: str) -> dict:
-    names = ["tensorflow-cpu", "tensorflow", "keras", "ai-edge-litert", "torch"]
+    names = ["tensorflow-cpu", "tensorflow", "keras", "ai-edge-litert"]
     versions = {}
     for name in names:
         try:
@@ -106,7 +106,6 @@ def write_export_report(
     task: str | None = None,
     max_samples: int = 512,
     latency_runs: int = 100,
-    compare_torch: bool = True,
     strict: bool = True,
 ) -> dict:
     """Checks every export against the Keras model and writes the report.
@@ -137,7 +136,6 @@ def write_export_report(
         task: `"classification"` or `"regression"`; inferred when `None`.
         max_samples: Held-out samples used (the first ones).
         latency_runs: Timed calls per latency figure.
-        compare_torch: Also time the PyTorch twin (needs `torch`).
         strict: Raise a `ValueError` naming the failing exports after
             writing the report when any misses its threshold or is not
             invoke-stable.
@@ -155,7 +153,7 @@ def write_export_report(
     >>> export = export_tflite(model, os.path.join(folder, "m.tflite"))
     >>> x = np.random.default_rng(0).normal(size=(16, 8, 2)).astype("float32")
     >>> report = write_export_report(model, os.path.join(folder, "export.json"), x,
-    ...                              tflite=[export], latency_runs=5, compare_torch=False)
+    ...                              tflite=[export], latency_runs=5)
     >>> report["tflite"][0]["parity"]["passed"], report["passed"]
     (True, True)
     """
@@ -183,8 +181,6 @@ def write_export_report(
         "saved_model": None,
         "tflite": [],
     }
-    if compare_torch:
-        report["latency_ms"]["torch"] = torch_latency_ms(model, sample, latency_runs)
     if saved_model is not None:
         outputs, signature = _saved_model_outputs(saved_model, inputs)
         report["saved_model"] = {
@@ -267,9 +263,5 @@ def summary_table(report: dict) -> str:
         f"Keras batch-1 latency: eager {_number(latency['keras']['eager'])} ms, "
         f"tf.function {_number(latency['keras']['graph'])} ms.",
     ]
-    if "torch" in latency:
-        torch = latency["torch"]
-        text = f"{_number(torch['eager'])} ms" if torch["eager"] is not None else torch["note"]
-        lines.append(f"PyTorch eager twin, batch 1: {text}.")
     lines.append(f"All thresholds met: {report['passed']}.")
     return "\n".join(lines) + "\n"

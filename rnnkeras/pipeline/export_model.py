@@ -91,7 +91,6 @@ def add_command(subparsers) -> None:
         help="masked inputs are padded at the end, so masked LSTMs can be fused",
     )
     parser.add_argument("--no-saved-model", action="store_true", help="skip the SavedModel")
-    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch latency figure")
     parser.set_defaults(run=run)
 
 
@@ -207,7 +206,6 @@ def run(args: argparse.Namespace) -> int:
         heldout.get("y"),
         saved_model=saved,
         tflite=exports,
-        compare_torch=not args.no_torch,
         strict=False,
     )
     print((out / "export.md").read_text())

@@ -56,7 +56,7 @@ else:
     tflite = export_tflite(model, out / "model_float32.tflite", sequence_length=8,
                            right_padded=True)
     report = write_export_report(model, out / "export.json", x, y, saved_model=saved,
-                                 tflite=[tflite], latency_runs=3, compare_torch=False)
+                                 tflite=[tflite], latency_runs=3)
     try:
         export_saved_model(model, out / "saved_model", version=1)
     except ValueError as error:
@@ -135,7 +135,6 @@ def test_export_model_command_under_the_backend(backend, command, tmp_path):
             "--sequence-length",
             "8",
             "--right-padded",
-            "--no-torch",
             "--out",
             str(tmp_path),
         ],

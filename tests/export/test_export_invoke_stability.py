@@ -185,7 +185,6 @@ def test_report_fails_a_file_that_drifts(tmp_path, constant_states, monkeypatch)
             tmp_path / "export.json",
             export_models.padded_inputs(4),
             tflite=[drifting],
-            compare_torch=False,
             latency_runs=3,
         )
     report = json.loads((tmp_path / "export.json").read_text())

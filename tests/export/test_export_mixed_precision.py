@@ -82,7 +82,6 @@ def test_float16_file_saved_model_and_report(mixed_float16, tmp_path):
         x,
         saved_model=saved,
         tflite=[export],
-        compare_torch=False,
         latency_runs=3,
     )
     assert report["passed"] is True

@@ -1,14 +1,12 @@
-"""The export report: parity verdicts, edge facts, latencies; and the PyTorch twin it times."""
+"""The export report: parity verdicts, edge facts, latencies."""
 
 import json
 
 import numpy as np
 import pytest
-import torch
 
 from rnnkeras.export import export_saved_model, export_tflite, write_export_report
 from rnnkeras.export.parity import compare, infer_task
-from rnnkeras.export.torch_reference import build_twin
 from tests.export import export_models
 
 
@@ -59,7 +57,7 @@ def test_report_records_parity_and_edge_facts(report_files):
 def test_report_measures_latency(report_files):
     _, _, report = report_files
     latency = report["latency_ms"]
-    figures = [latency["keras"]["eager"], latency["keras"]["graph"], latency["torch"]["eager"]]
+    figures = [latency["keras"]["eager"], latency["keras"]["graph"]]
     figures += [entry["latency_ms"] for entry in report["tflite"]]
     figures.append(report["saved_model"]["latency_ms"])
     assert all(isinstance(value, float) and value > 0 for value in figures)
@@ -87,7 +85,6 @@ def test_strict_report_fails_on_a_file_that_does_not_match(report_files, tmp_pat
             tmp_path / "export.json",
             export_models.padded_inputs(),
             tflite=[stranger],
-            compare_torch=False,
             latency_runs=3,
         )
     written = json.loads((tmp_path / "export.json").read_text())
@@ -103,21 +100,7 @@ def test_inputs_at_another_length_are_refused(report_files, tmp_path):
             tmp_path / "r.json",
             export_models.padded_inputs()[:, :5],
             tflite=[fused],
-            compare_torch=False,
         )
-
-
-@pytest.mark.parametrize("name", list(export_models.cores()))
-def test_torch_twin_computes_the_same_model(name):
-    model = export_models.classifier(export_models.cores()[name]())
-    x = (
-        np.random.default_rng(0)
-        .normal(size=(4, export_models.TIMESTEPS, export_models.FEATURES))
-        .astype("float32")
-    )
-    with torch.no_grad():
-        twin = build_twin(model)(torch.from_numpy(x)).numpy()
-    assert np.abs(twin - model.predict(x, verbose=0)).max() <= 1e-5
 
 
 def test_parity_rules():

@@ -42,7 +42,6 @@ def test_all_three_export_builtins_only_with_parity(tmp_path, rng):
         export_models.padded_inputs(),
         tflite=[export],
         latency_runs=2,
-        compare_torch=False,
     )
     entry = report["tflite"][0]
     assert entry["builtins_only"] and entry["parity"]["passed"], entry

@@ -35,7 +35,6 @@ def test_export_model_command(tmp_path, capsys):
             "none",
             "float16",
             "--right-padded",
-            "--no-torch",
             "--out",
             str(tmp_path / "export"),
         ]

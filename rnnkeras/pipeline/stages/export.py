@@ -1,6 +1,5 @@
 """Stage `export`: SavedModel and builtins-only TFLite files, checked against the Keras model."""
 
-import importlib.util
 from pathlib import Path
 
 from rnnkeras.pipeline.stages import entry, keras_backend, paths
@@ -56,7 +55,6 @@ def run(params: dict, root: Path = Path(".")) -> None:
             saved_model=saved,
             tflite=files,
             task="classification" if meta["task"] == "classification" else "regression",
-            compare_torch=importlib.util.find_spec("torch") is not None,
             strict=False,
         )
         # The report names the files where they end up, not where they were written.
