@@ -119,8 +119,8 @@ def write_export_report(
     and signature runner, `TFLiteModel.invoke_stability`), the analyzer's
     GPU-delegate verdict and batch-1 latency. A mixed-precision model is
     compared through its float32 twin, whose weights the files hold. Batch-1 latency of
-    Keras (eager and `tf.function`), the SavedModel and a PyTorch eager twin
-    at the same shape are measured for comparison (`rnnkeras.export.latency`).
+    Keras (eager and `tf.function`) and of the SavedModel at the same shape is
+    measured for comparison (`rnnkeras.export.latency`).
 
     The report goes to `path` (JSON) and `path` with suffix `.md` (a
     summary table), each written whole or not at all.
