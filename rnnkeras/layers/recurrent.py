@@ -60,7 +60,8 @@ class RecurrentLayer(keras.layers.RNN):
     """Base of the rnnkeras recurrent layers (not used directly).
 
     Attributes:
-        state_perturbation: `None`, or a tensor `(batch, timesteps, units)`
+        state_perturbation: `None`, or a tensor `(batch, timesteps,
+            cell.output_size)` (`units`, or `proj_size` for a projection LSTM)
             added to the hidden state produced at each step (index `t` is the
             state after input `t`, in input order, also with
             `go_backwards`). With zeros the outputs are unchanged and the
