@@ -7,7 +7,8 @@
   attention (`attention_weights_model` for plotting);
 - next-token prediction: `language_model`;
 - `inference`: one-step decoders for generation; `decoding`: greedy, beam
-  search and sampling over any one-step decoder.
+  search and sampling over any one-step decoder; `greedy_saved_model`: a
+  SavedModel that runs the whole greedy decode in its graph (TensorFlow).
 
 >>> import numpy as np
 >>> from rnnkeras.models import sequence_tagger

@@ -5,14 +5,22 @@ import doctest
 import importlib
 from pathlib import Path
 
+import keras
 import pytest
 
 import rnnkeras.models
 
 SOURCES = sorted(Path(rnnkeras.models.__file__).parent.glob("*.py"))
+# Writing a SavedModel needs Keras on TensorFlow: under JAX or PyTorch that example cannot run.
+TENSORFLOW_ONLY = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="writes a SavedModel from Keras on TensorFlow"
+)
 MODULES = [
-    "rnnkeras.models",
-    *(f"rnnkeras.models.{p.stem}" for p in SOURCES if p.stem != "__init__"),
+    pytest.param(module, marks=[TENSORFLOW_ONLY] * module.endswith("greedy_saved_model"))
+    for module in [
+        "rnnkeras.models",
+        *(f"rnnkeras.models.{p.stem}" for p in SOURCES if p.stem != "__init__"),
+    ]
 ]
 
 

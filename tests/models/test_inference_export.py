@@ -11,6 +11,7 @@ import pytest
 
 from rnnkeras.models import seq2seq
 from rnnkeras.models.decoding import greedy_decode, keras_step
+from rnnkeras.models.greedy_saved_model import export_greedy_decoder
 from rnnkeras.models.inference import seq2seq_inference
 
 # Two exports, one a TFLite conversion: tens of seconds, as the export pages' tests.
@@ -53,3 +54,25 @@ def test_encoder_saved_model_and_step_tflite_decode_as_keras_does(tmp_path):
     decoded = greedy_decode(tflite_step, start, states, max_length=4, end_token=2)
     np.testing.assert_array_equal(decoded.tokens, expected.tokens)
     np.testing.assert_allclose(decoded.scores, expected.scores, rtol=0, atol=1e-4)
+
+
+def test_greedy_saved_model_decodes_in_one_call_as_python_does(tmp_path):
+    """The whole greedy loop inside the SavedModel (attention included) = `greedy_decode`."""
+    import tensorflow as tf
+
+    model = seq2seq(6, 6, attention="bahdanau", rnn="gru", units=4)
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    encoder, step = seq2seq_inference(model)
+    folder = export_greedy_decoder(
+        encoder, step, tmp_path / "greedy", max_length=5, start_token=1, end_token=2
+    )
+    serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    served = serve(source_tokens=tf.constant(SOURCE))
+    expected = greedy_decode(
+        keras_step(step), np.array([1, 1]), [*encoder(SOURCE), SOURCE], max_length=5, end_token=2
+    )
+    assert len(set(expected.tokens.ravel())) > 1, "weights that decode more than one token"
+    np.testing.assert_array_equal(served["tokens"].numpy(), expected.tokens)
+    np.testing.assert_array_equal(served["lengths"].numpy(), expected.lengths)
+    np.testing.assert_allclose(served["scores"].numpy(), expected.scores, rtol=0, atol=1e-4)
