@@ -186,7 +186,7 @@ def _filtered(log_probabilities: np.ndarray, temperature: float, top_k, top_p) -
     """The sampling distribution: temperature, then top-k, then top-p (nucleus) filtering."""
     logits = log_probabilities / temperature
     if top_k is not None:
-        kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
+        kth = np.sort(logits, axis=-1)[:, -min(top_k, logits.shape[-1])][:, None]
         logits = np.where(logits >= kth, logits, -np.inf)
     probabilities = np.exp(log_softmax(logits))
     if top_p is not None:

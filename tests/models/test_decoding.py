@@ -115,6 +115,10 @@ def test_top_k_draws_only_the_k_most_probable(step):
     assert drawn_first_tokens(step, top_k=2) == top_two
 
 
+def test_top_k_beyond_the_vocabulary_keeps_every_token(step):
+    assert drawn_first_tokens(step, top_k=VOCABULARY + 3) == drawn_first_tokens(step)
+
+
 def test_top_p_draws_only_the_nucleus(step):
     probabilities = first_step_probabilities(step)[0]
     order = np.argsort(-probabilities)
