@@ -1,24 +1,14 @@
 """The adding problem at a small size: the monitor flags vanishing gradients
 for SimpleRNN, which stays near the baseline, while GRU learns the task."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "adding_problem.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("adding_problem", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests import bench_scripts
 
 
 def test_adding_problem_data_has_the_documented_baseline():
-    bench = load_bench()
+    bench = bench_scripts.load("adding_problem")
     x, y = bench.adding_problem(20_000, 30, np.random.default_rng(1))
     markers = x[:, :, 1]
     assert np.all(markers.sum(axis=1) == 2)
@@ -29,7 +19,7 @@ def test_adding_problem_data_has_the_documented_baseline():
 
 @pytest.mark.slow
 def test_simple_rnn_vanishes_where_gru_learns():
-    bench = load_bench()
+    bench = bench_scripts.load("adding_problem")
     simple = bench.run("SimpleRNN", steps=50, epochs=3, train_size=3200, test_size=500)
     gru = bench.run("GRU", steps=50, epochs=6, train_size=3200, test_size=500)
 
