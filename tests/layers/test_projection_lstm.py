@@ -153,9 +153,10 @@ def test_gradient_flow_monitor_probes_the_projected_state(rng):
     from rnnkeras.callbacks import GradientFlowMonitor
 
     x, y = harness.inputs(rng), rng.normal(size=(B, 1)).astype("float32")
-    model = keras.Sequential([keras.Input((T, F)), rl.LSTM(U, proj_size=P), keras.layers.Dense(1)])
+    layer = rl.LSTM(U, proj_size=P, name="projected")
+    model = keras.Sequential([keras.Input((T, F)), layer, keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     monitor = GradientFlowMonitor(probe_data=(x, y), every_n_batches=1)
     model.fit(x, y, epochs=1, batch_size=B, verbose=0, callbacks=[monitor])
-    records = [r for r in monitor.records if r["layer"] == "lstm"]
+    records = [r for r in monitor.records if r["layer"] == "projected"]
     assert records and len(records[0]["timestep_grad_norms"]) == T
