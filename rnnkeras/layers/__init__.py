@@ -18,6 +18,8 @@ from rnnkeras.layers.layer_norm_gru import LayerNormGRU, LayerNormGRUCell
 from rnnkeras.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from rnnkeras.layers.layer_norm_simple_rnn import LayerNormSimpleRNN, LayerNormSimpleRNNCell
 from rnnkeras.layers.lstm import LSTM, LSTMCell
+from rnnkeras.layers.min_gru import MinGRU, MinGRUCell
+from rnnkeras.layers.min_lstm import MinLSTM, MinLSTMCell
 from rnnkeras.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from rnnkeras.layers.simple_rnn import SimpleRNN, SimpleRNNCell
 from rnnkeras.layers.stacked import StackedRNN
@@ -38,6 +40,10 @@ __all__ = [
     "LayerNormLSTMCell",
     "LayerNormSimpleRNN",
     "LayerNormSimpleRNNCell",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "PeepholeLSTM",
     "PeepholeLSTMCell",
     "SimpleRNN",
