@@ -12,25 +12,14 @@ import pytest
 
 from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning, backend_gradients
 from rnnkeras.layers import GRU, LSTM, Bidirectional, SimpleRNN, StackedRNN
+from tests.callbacks import linear_rnn
 from tests.layers import harness
-
-
-def sum_of_outputs(y_true, y_pred):
-    return keras.ops.sum(y_pred)
 
 
 def linear_recurrence(w, steps, run_eagerly=False, **layer_kwargs):
     """h_t = w * h_{t-1} + x_t with one unit; the loss is h_T itself."""
-    layer = SimpleRNN(
-        1,
-        activation="linear",
-        use_bias=False,
-        kernel_initializer="ones",
-        recurrent_initializer=keras.initializers.Constant(w),
-        **layer_kwargs,
-    )
-    model = keras.Sequential([keras.Input((steps, 1)), layer])
-    model.compile(optimizer="sgd", loss=sum_of_outputs, run_eagerly=run_eagerly)
+    model = keras.Sequential([keras.Input((steps, 1)), linear_rnn.linear_rnn(w, **layer_kwargs)])
+    model.compile(optimizer="sgd", loss=linear_rnn.sum_of_outputs, run_eagerly=run_eagerly)
     return model
 
 

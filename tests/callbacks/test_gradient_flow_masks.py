@@ -12,17 +12,14 @@ from rnnkeras.callbacks import GradientFlowMonitor, GradientFlowWarning
 from rnnkeras.callbacks.gradient_flow_plots import log10_timestep_norms
 from rnnkeras.callbacks.gradient_ratios import log10_ratio
 from rnnkeras.callbacks.time_step_probe import GradientProbe, find_recurrent_layers
-from rnnkeras.layers import GRU, LSTM, Bidirectional, SimpleRNN
+from rnnkeras.layers import GRU, LSTM, Bidirectional
+from tests.callbacks import linear_rnn
 from tests.layers import harness
 
 STEPS = 12
 # Mixed lengths, padded at the end; the sequence of length 1 has no step to
 # follow back in time and is left out of the ratio.
 LENGTHS = np.array([9, 4, 12, 1, 6])
-
-
-def sum_of_outputs(y_true, y_pred):
-    return keras.ops.sum(y_pred)
 
 
 def end_padded_ones(lengths=LENGTHS, steps=STEPS):
@@ -41,17 +38,9 @@ def masked_linear_recurrence(w, upstream="masking", **layer_kwargs):
     else:
         inputs = keras.Input((STEPS,), dtype="int32")
         hidden = keras.layers.Embedding(2, 1, mask_zero=True, embeddings_initializer="ones")(inputs)
-    outputs = SimpleRNN(
-        1,
-        activation="linear",
-        use_bias=False,
-        kernel_initializer="ones",
-        recurrent_initializer=keras.initializers.Constant(w),
-        name="rnn",
-        **layer_kwargs,
-    )(hidden)
+    outputs = linear_rnn.linear_rnn(w, name="rnn", **layer_kwargs)(hidden)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer="sgd", loss=sum_of_outputs)
+    model.compile(optimizer="sgd", loss=linear_rnn.sum_of_outputs)
     return model
 
 
