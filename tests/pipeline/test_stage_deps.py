@@ -6,6 +6,7 @@ result). A declared path that no import reaches reruns a stage for nothing, and 
 written twice in one stage is one more place to forget on the next move.
 """
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests import import_graph
 
 REPO = import_graph.REPO
 PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+GRAPH = import_graph.package_graph()
 # Imported by every module below them; they hold the version, the layer registration hook,
 # the package docstring and the stage names, none of which changes what a stage computes.
 PACKAGE_INITS = {
@@ -28,16 +30,16 @@ PACKAGE_INITS = {
 NOT_RUN = {"train": {"rnnkeras/export"}}
 
 
-def stage_sources(stage: str) -> set[str]:
+@functools.cache
+def stage_sources(stage: str) -> frozenset[str]:
     """The files of every `rnnkeras` module `pipelines/<stage>.py` imports, transitively."""
-    graph = import_graph.package_graph()
     script = REPO / "pipelines" / f"{stage}.py"
     modules = set()
     for name in import_graph.imported_modules(script):
-        if name in graph:
-            modules |= {name} | import_graph.reachable(graph, name)
+        if name in GRAPH:
+            modules |= {name} | import_graph.reachable(GRAPH, name)
     files = {import_graph.module_file(name).relative_to(REPO).as_posix() for name in modules}
-    return {script.relative_to(REPO).as_posix()} | files - PACKAGE_INITS
+    return frozenset({script.relative_to(REPO).as_posix()} | files - PACKAGE_INITS)
 
 
 def covers(dep: str, source: str) -> bool:
