@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers as rl
+from tests import bench_scripts
 from tests.layers import harness
 from tests.layers import indrnn_esn_reference as reference
 
@@ -245,3 +246,26 @@ def test_indrnn_and_esn_export_builtins_only_with_parity(tmp_path, rng):
     x = harness.inputs(rng)
     (output,) = TFLiteModel(export.path, input_names=export.inputs).predict(x)
     np.testing.assert_allclose(output, model.predict(x, verbose=0), rtol=0, atol=1e-5)
+
+
+def test_vowels_bench_reads_the_bundled_data_and_samples_states():
+    vowels = bench_scripts.load("echo_state_vowels")
+    data = vowels.load_vowels(vowels.data_path())
+    assert [len(data[split]["labels"]) for split in ("train", "test")] == [270, 370]
+    lengths = data["test"]["lengths"]
+    assert lengths.min() == 7 and lengths.max() == 29
+    assert sorted(np.unique(data["train"]["labels"])) == list(range(9))
+    x, lengths = data["test"]["x"][:3], lengths[:3]
+    esn = rl.ESN(2, leaky=0.5, seed=0, return_sequences=True)
+    features = vowels.member_features(esn, x, lengths, points=3)
+    assert features.shape == (3, 3 * (12 + 2) + 1)
+    # The last sampled frame is each utterance's last real frame (input, then state).
+    last = features[:, 2 * 14 : 3 * 14]
+    np.testing.assert_allclose(last[:, :12], x[np.arange(3), lengths - 1])
+    _, state = reference.run(
+        reference.esn_step(*[w.astype(np.float64) for w in esn.get_weights()], leaky=0.5),
+        x,
+        2,
+        mask=np.arange(x.shape[1])[None, :] < lengths[:, None],
+    )
+    np.testing.assert_allclose(last[:, 12:], state, atol=harness.ATOL)

@@ -7,6 +7,7 @@ import pytest
 from rnnkeras import layers as rl
 from rnnkeras.layers.indrnn import IndRNNRecurrentConstraint, recurrent_range
 from rnnkeras.layers.kernel_dispatch import fused_kernel_blockers
+from tests import bench_scripts
 from tests.layers import harness
 from tests.layers import indrnn_esn_reference as reference
 
@@ -191,3 +192,12 @@ def test_bad_arguments_raise_value_errors(name, kwargs, argument):
 def test_helpers_raise_value_errors(call, argument):
     with pytest.raises(ValueError, match=f"Received: {argument}="):
         call()
+
+
+def test_adding_problem_bench_takes_any_layer_by_name():
+    adding_problem = bench_scripts.load("adding_problem")
+    layer = adding_problem.recurrent_layer("IndRNN", 4, steps=100)
+    assert isinstance(layer, rl.IndRNN) and layer.timesteps == 100
+    assert isinstance(adding_problem.recurrent_layer("ESN", 4, steps=100), rl.ESN)
+    with pytest.raises(ValueError, match="Received: cell='IndRnn'"):
+        adding_problem.recurrent_layer("IndRnn", 4, steps=100)
