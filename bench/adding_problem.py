@@ -111,6 +111,8 @@ def run(
         model.fit(x_train, y_train, batch_size=64, epochs=epochs, callbacks=[monitor], verbose=0)
     seconds = time.perf_counter() - start
     layer_records = [r for r in monitor.records if "log10_ratio" in r]
+    # With depth > 1 every layer has records: keep the top one's, which the readout reads.
+    layer_records = [r for r in layer_records if r["layer"] == layer_records[-1]["layer"]]
     return {
         "cell": cell,
         "steps": steps,
