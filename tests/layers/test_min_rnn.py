@@ -11,6 +11,7 @@ import pytest
 
 from rnnkeras import layers as rl
 from rnnkeras.callbacks.time_step_probe import GradientProbe, find_recurrent_layers
+from rnnkeras.layers.kernel_dispatch import fused_kernel_blockers
 from rnnkeras.layers.min_rnn import g
 from rnnkeras.layers.parallel_scan import linear_recurrence
 from tests.layers import harness
@@ -225,3 +226,8 @@ def test_bad_calls_raise_value_errors(rng):
         layer(harness.inputs(rng), initial_state=[np.zeros((harness.BATCH, 2), "float32")])
     with pytest.raises(ValueError, match="'decoder' expects inputs of rank 3.*Received"):
         rl.MinLSTM(harness.UNITS, name="decoder")(np.zeros((2, 3), "float32"))
+
+
+def test_never_sent_to_a_fused_kernel():
+    for layer in (rl.MinGRU(harness.UNITS), rl.MinLSTM(harness.UNITS)):
+        assert f"{type(layer).__name__} has no fused kernel" in fused_kernel_blockers(layer)
