@@ -46,11 +46,12 @@ baseline:
 	  $(BIN)/dvc exp save --name baseline; \
 	fi
 
+# Two workers (CI has two cores), each running whole files, so module fixtures run once.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 lint: install
 	$(BIN)/ruff format --check rnnkeras tests bench pipelines
