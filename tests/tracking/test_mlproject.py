@@ -128,7 +128,7 @@ def test_mlflow_run_records_a_run_like_the_pipeline(tmp_path):
     command += [arg for name, value in tiny.items() for arg in ("-P", f"{name}={value}")]
     command += ["--env-manager", "local", "--experiment-name", "mlproject-test"]
     completed = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     output = completed.stdout + completed.stderr
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
