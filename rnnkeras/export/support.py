@@ -63,17 +63,20 @@ PLAIN_LAYERS = (
     "Maximum",
     "Minimum",
     "TimeDistributed",
+    "Attention",
+    "AdditiveAttention",
 )
 """Keras layers exported as they are (`TimeDistributed` only around one of these)."""
 
-RECURRENT_LAYERS = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "StackedRNN")
+RECURRENT_LAYERS = tuple(name for name in rnn_layers.__all__ if not name.endswith("Cell"))
+"""Our recurrent layers and wrappers (every one exports; a cell inside `keras.layers.RNN` too)."""
 
 
 def supported_layers_text() -> str:
     """The supported layers, as one sentence for error messages and docs."""
     return (
-        f"recurrent: {', '.join(RECURRENT_LAYERS)} (rnnkeras.layers or the keras.layers "
-        f"built-ins); other: {', '.join(PLAIN_LAYERS)}"
+        f"recurrent: {', '.join(RECURRENT_LAYERS)} from rnnkeras.layers (SimpleRNN, LSTM, GRU "
+        f"and Bidirectional also as keras.layers built-ins); other: {', '.join(PLAIN_LAYERS)}"
     )
 
 

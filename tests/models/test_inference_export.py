@@ -24,13 +24,14 @@ pytestmark = [
 SOURCE = np.array([[3, 4, 5, 2, 0], [5, 1, 0, 0, 0]], "int32")
 
 
-def test_encoder_saved_model_and_step_tflite_decode_as_keras_does(tmp_path):
+@pytest.mark.parametrize("attention", [None, "luong"])
+def test_encoder_saved_model_and_step_tflite_decode_as_keras_does(attention, tmp_path):
     import tensorflow as tf
 
     from rnnkeras.export import TFLiteModel, export_saved_model, export_tflite
 
     keras.utils.set_random_seed(0)
-    encoder, step = seq2seq_inference(seq2seq(6, 6, attention=None, rnn="lstm", units=4))
+    encoder, step = seq2seq_inference(seq2seq(6, 6, attention=attention, rnn="lstm", units=4))
     saved = export_saved_model(encoder, tmp_path / "encoder")
     serve = tf.saved_model.load(str(saved.path)).signatures["serving_default"]
     exported_states = serve(source_tokens=tf.constant(SOURCE))
@@ -40,14 +41,21 @@ def test_encoder_saved_model_and_step_tflite_decode_as_keras_does(tmp_path):
             exported_states[f"output_{index}"].numpy(), state, rtol=0, atol=1e-5
         )
 
-    written = export_tflite(step, tmp_path / "step.tflite")
+    if attention is not None:
+        # With attention the states also carry the encoder outputs and the source (its
+        # mask), both `SOURCE`-long; the step returns only the decoder's own states.
+        states = [*states, SOURCE]
+    lengths = [
+        SOURCE.shape[1] if len(t.shape) > 1 and t.shape[1] is None else None for t in step.inputs
+    ]
+    written = export_tflite(step, tmp_path / "step.tflite", sequence_length=lengths)
     runtime = TFLiteModel(written.path, input_names=written.inputs)
 
     def tflite_step(tokens, step_states):
         probabilities, *new_states = runtime.predict(
             [np.asarray(tokens, "int32")[:, None], *step_states]
         )
-        return np.log(probabilities), new_states
+        return np.log(probabilities), [*new_states, *step_states[len(new_states) :]]
 
     start = np.array([1, 1], "int32")
     expected = greedy_decode(keras_step(step), start, states, max_length=4, end_token=2)
