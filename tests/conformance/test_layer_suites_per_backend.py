@@ -8,16 +8,10 @@ run the docstring examples. Each backend runs in its own process because
 `KERAS_BACKEND` is read once, at import.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.conformance.junit_report import outcomes
+from tests.conformance.layer_suite_process import run_layer_modules
 
-LAYER_TESTS = Path(__file__).parents[1] / "layers"
 # Modules that use TensorFlow directly (`tf.function`, `tf.GradientTape`, the
 # TensorFlow-only time-step probe) stay TensorFlow-only.
 BACKEND_AGNOSTIC = [
@@ -52,26 +46,6 @@ MODULES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_layer_suites_pass_on_backend(backend, tmp_path):
-    report = tmp_path / "report.xml"
-    process = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={report}",
-            *(str(LAYER_TESTS / name) for name in MODULES[backend]),
-        ],
-        env={**os.environ, "KERAS_BACKEND": backend},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert report.exists(), process.stdout[-3000:] + process.stderr[-3000:]
-    result = outcomes(report)
-    assert result["failed"] == [], process.stdout[-6000:]
+    result = run_layer_modules(backend, MODULES[backend], tmp_path / "report.xml")
     assert result["skipped"] == [], result["skipped"]
     assert len(result["passed"]) >= 200, result
-    assert process.returncode == 0, process.stdout[-3000:]

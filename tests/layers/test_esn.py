@@ -1,7 +1,7 @@
 """ESN against a NumPy loop of the leaky-integrator equation; its fixed, scaled, seeded reservoir.
 
-Also the checks IndRNN and ESN share, run once for both to save time: `.keras`
-files reloading in a fresh process, and one builtins-only TFLite export.
+Also the check IndRNN and ESN share, run once for both to save time: `.keras`
+files reloading in a fresh process (their TFLite export: `test_indrnn_esn_export.py`).
 """
 
 import json
@@ -219,33 +219,6 @@ def test_keras_files_reload_in_a_fresh_process(tmp_path, rng):
     loaded = json.loads(lines[0][len("RESULT") :])
     for name in models:
         np.testing.assert_allclose(np.asarray(loaded[name]), expected[name], rtol=0, atol=1e-6)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="the TFLite converter traces a TensorFlow model; tests/export covers other backends",
-)
-def test_indrnn_and_esn_export_builtins_only_with_parity(tmp_path, rng):
-    from rnnkeras.export import TFLiteModel, export_tflite
-
-    model = keras.Sequential(
-        [
-            keras.Input((None, harness.FEATURES)),
-            rl.IndRNN(4, timesteps=harness.TIMESTEPS, return_sequences=True, name="indrnn"),
-            rl.ESN(5, connectivity=0.5, leaky=0.5, seed=1, name="esn"),
-            keras.layers.Dense(1),
-        ]
-    )
-    export = export_tflite(model, tmp_path / "model.tflite", sequence_length=harness.TIMESTEPS)
-    assert not [name for name in export.operators if name.startswith("CUSTOM")]
-    assert {name: form.form for name, form in export.forms.items()} == {
-        "indrnn": "while",
-        "esn": "while",
-    }
-    x = harness.inputs(rng)
-    (output,) = TFLiteModel(export.path, input_names=export.inputs).predict(x)
-    np.testing.assert_allclose(output, model.predict(x, verbose=0), rtol=0, atol=1e-5)
 
 
 def test_vowels_bench_reads_the_bundled_data_and_samples_states():

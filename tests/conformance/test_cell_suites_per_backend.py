@@ -1,0 +1,34 @@
+"""The test modules of the cells beyond Keras' three, run again under JAX and PyTorch.
+
+Each module checks its cells against a NumPy loop of the paper's equations (PyTorch's
+`nn.LSTM` for the projection LSTM) with masks, `go_backwards`, initial and stateful
+states, dropout, training, `Bidirectional`, `StackedRNN`, the gradient-flow probe and
+the errors; their `.keras`-file and TFLite modules are TensorFlow's (the TFLite
+converter traces a TensorFlow model). A module of its own beside
+`test_layer_suites_per_backend.py`, so that the two run on different test workers.
+"""
+
+import pytest
+
+from tests.conformance.layer_suite_process import run_layer_modules
+
+CELL_MODULES = [
+    "test_esn.py",
+    "test_indrnn.py",
+    "test_layer_norm_cells.py",
+    "test_layer_norm_gru.py",
+    "test_layer_norm_lstm.py",
+    "test_layer_norm_simple_rnn.py",
+    "test_min_rnn.py",
+    "test_peephole_lstm.py",
+    "test_projection_lstm.py",
+    "test_sublayers.py",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_cell_suites_pass_on_backend(backend, tmp_path):
+    result = run_layer_modules(backend, CELL_MODULES, tmp_path / "report.xml")
+    assert result["skipped"] == [], result["skipped"]
+    assert len(result["passed"]) >= 189, result
