@@ -1,4 +1,4 @@
-"""The package's layout holds: the library never imports the application.
+"""The package's layout holds: the library never imports the application, and no import cycles.
 
 The library (`rnnkeras.layers`, `rnnkeras.callbacks`, `rnnkeras.export` and the small
 modules beside them) is what a Keras user imports; the application (`rnnkeras.pipeline`)
@@ -7,6 +7,7 @@ runs the pipeline around it and may import anything. Read statically from the so
 """
 
 import re
+from collections import deque
 
 import pytest
 
@@ -23,6 +24,23 @@ def is_application(name: str) -> bool:
     return name == APPLICATION or name.startswith(f"{APPLICATION}.")
 
 
+def shortest_cycle(start: str) -> list[str] | None:
+    """The shortest import chain from `start` back to itself, or None."""
+    parents, queue = {}, deque([start])
+    while queue:
+        module = queue.popleft()
+        for imported in sorted(GRAPH[module]):
+            if imported == start:
+                chain = [module]
+                while chain[-1] != start:
+                    chain.append(parents[chain[-1]])
+                return [start, *reversed(chain[:-1]), start]
+            if imported not in parents:
+                parents[imported] = module
+                queue.append(imported)
+    return None
+
+
 def test_the_graph_sees_both_halves():
     assert {"rnnkeras.layers", "rnnkeras.export.tflite", "rnnkeras.callbacks"} <= set(LIBRARY)
     assert "rnnkeras.layers" in import_graph.reachable(GRAPH, "rnnkeras.pipeline.stages.train")
@@ -32,6 +50,21 @@ def test_the_graph_sees_both_halves():
 def test_the_library_never_imports_the_application(module):
     reached = sorted(name for name in import_graph.reachable(GRAPH, module) if is_application(name))
     assert not reached, f"{module} imports the application: {reached}"
+
+
+def test_no_import_cycles():
+    cycles = {}
+    for module in GRAPH:
+        cycle = shortest_cycle(module)
+        if cycle:
+            cycles.setdefault(frozenset(cycle), cycle)
+    found = sorted(" -> ".join(cycle) for cycle in cycles.values())
+    assert not found, "import cycles (import the defining module instead): " + "; ".join(found)
+
+
+def test_the_cycle_finder_finds_a_cycle(monkeypatch):
+    monkeypatch.setitem(GRAPH, "rnnkeras.layers.sublayers", {"rnnkeras.layers"})
+    assert shortest_cycle("rnnkeras.layers.sublayers")[-1] == "rnnkeras.layers.sublayers"
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from rnnkeras.callbacks import backend_gradients
+import rnnkeras.callbacks.backend_gradients as backend_gradients
 
 
 def _norm(gradient):

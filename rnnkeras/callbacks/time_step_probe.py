@@ -28,9 +28,9 @@ import keras
 import numpy as np
 from keras import ops, tree
 
-from rnnkeras.callbacks import backend_gradients
+import rnnkeras.callbacks.backend_gradients as backend_gradients
+import rnnkeras.layers.sublayers as sublayers
 from rnnkeras.callbacks.gradient_ratios import first_and_last_real_steps
-from rnnkeras.layers import sublayers
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from rnnkeras.layers import sublayers
+import rnnkeras.layers.sublayers as sublayers
 from rnnkeras.layers.cell import check_float_dtype, check_rate
 from rnnkeras.layers.recurrent import check_timesteps
 
