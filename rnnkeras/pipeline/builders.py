@@ -13,7 +13,20 @@ import keras
 
 from rnnkeras import layers as rnn_layers
 
-CELLS = {"simple": rnn_layers.SimpleRNN, "lstm": rnn_layers.LSTM, "gru": rnn_layers.GRU}
+CELLS = {
+    "simple": rnn_layers.SimpleRNN,
+    "lstm": rnn_layers.LSTM,
+    "gru": rnn_layers.GRU,
+    "peephole_lstm": rnn_layers.PeepholeLSTM,
+    "layer_norm_lstm": rnn_layers.LayerNormLSTM,
+    "layer_norm_gru": rnn_layers.LayerNormGRU,
+    "layer_norm_simple_rnn": rnn_layers.LayerNormSimpleRNN,
+    "indrnn": rnn_layers.IndRNN,
+    "esn": rnn_layers.ESN,
+    "mingru": rnn_layers.MinGRU,
+    "minlstm": rnn_layers.MinLSTM,
+}
+"""`train.cell` names and the `rnnkeras.layers` class each builds (its default arguments)."""
 
 
 def recurrent_core(
@@ -27,7 +40,9 @@ def recurrent_core(
     """The recurrent part of a model: one layer, or a `StackedRNN` of `depth` layers.
 
     Args:
-        cell: `"simple"`, `"lstm"` or `"gru"`.
+        cell: a key of `CELLS`: `"simple"`, `"lstm"`, `"gru"`, `"peephole_lstm"`,
+            `"layer_norm_lstm"`, `"layer_norm_gru"`, `"layer_norm_simple_rnn"`, `"indrnn"`,
+            `"esn"` (only the layers above it learn), `"mingru"` or `"minlstm"`.
         units: units per recurrent layer (per direction when bidirectional).
         depth: number of stacked recurrent layers.
         bidirectional: wrap every layer in `Bidirectional` (outputs concatenated).

@@ -101,7 +101,21 @@ class TrainParams(Section):
     # The Keras backend of the train stage (rnnkeras.pipeline.stages.keras_backend); evaluate and
     # export always run on TensorFlow, which writes the served and exported files.
     backend: Literal["tensorflow", "jax", "torch"] = "tensorflow"
-    cell: Literal["simple", "lstm", "gru"] = "lstm"
+    # The keys of rnnkeras.pipeline.builders.CELLS (a test keeps them equal; this module
+    # stays free of Keras so that reading params.yaml is fast).
+    cell: Literal[
+        "simple",
+        "lstm",
+        "gru",
+        "peephole_lstm",
+        "layer_norm_lstm",
+        "layer_norm_gru",
+        "layer_norm_simple_rnn",
+        "indrnn",
+        "esn",
+        "mingru",
+        "minlstm",
+    ] = "lstm"
     bidirectional: bool = False
     depth: PositiveInt = 1
     residual: bool = False

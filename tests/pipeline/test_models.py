@@ -6,6 +6,7 @@ import pytest
 
 from rnnkeras import layers
 from rnnkeras.pipeline.builders import (
+    CELLS,
     build_classifier,
     build_forecaster,
     build_model,
@@ -65,6 +66,29 @@ def test_recurrent_core_uses_rnnkeras_layers(options, kind, width):
     assert tuple(core(np.zeros((2, 5, 3), "float32")).shape) == (2, width)
     if kind is layers.StackedRNN:
         assert len(core.rnn_layers) == options["depth"]
+
+
+def test_params_schema_offers_exactly_the_cells_the_builder_knows():
+    from typing import get_args
+
+    from rnnkeras.pipeline.params_schema import TrainParams
+
+    assert set(get_args(TrainParams.model_fields["cell"].annotation)) == set(CELLS)
+
+
+@pytest.mark.parametrize("cell", sorted(set(CELLS) - {"simple", "lstm", "gru"}))
+def test_every_cell_classifies_padded_sequences_as_unpadded_ones(cell):
+    model = build_classifier(6, 2, 3, [0.0, 0.0], [1.0, 1.0], cell=cell, units=4)
+    assert isinstance(model.get_layer(f"{cell}_0"), CELLS[cell])
+    reference = build_classifier(4, 2, 3, [0.0, 0.0], [1.0, 1.0], cell=cell, units=4)
+    reference.set_weights(model.get_weights())
+    sequence = np.random.default_rng(0).normal(size=(1, 4, 2)).astype("float32")
+    padded = np.concatenate([sequence, np.zeros((1, 2, 2), "float32")], axis=1)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model(padded)),
+        keras.ops.convert_to_numpy(reference(sequence)),
+        atol=1e-6,
+    )
 
 
 def test_recurrent_core_explains_bad_settings():

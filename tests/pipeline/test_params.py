@@ -53,7 +53,11 @@ def line_of(path: Path, key: str) -> int:
             "train.batch_size must be an integer ≥ 1. Received: train.batch_size='big'",
         ),
         ({"units": 0}, "units", "train.units must be an integer ≥ 1. Received: train.units=0"),
-        ({"cell": "rnn"}, "cell", "train.cell must be one of 'simple', 'lstm', 'gru'."),
+        (
+            {"cell": "rnn"},
+            "cell",
+            "train.cell must be one of 'simple', 'lstm', 'gru', 'peephole_lstm',",
+        ),
         ({"bidirectional": "yes"}, "bidirectional", "train.bidirectional must be true or false."),
         ({"dropout": 1.0}, "dropout", "train.dropout must be a number ≥ 0.0 and < 1.0."),
         ({"clipping": "always"}, "clipping", "train.clipping must be one of 'none', 'autoclip'"),
@@ -73,7 +77,13 @@ def line_of(path: Path, key: str) -> int:
             "backend",
             "train.backend must be one of 'tensorflow', 'jax', 'torch'.",
         ),
-        ({"cell": "lsmt"}, "cell", "train.cell must be one of 'simple', 'lstm', 'gru' (did you"),
+        (
+            {"cell": "lsmt"},
+            "cell",
+            "train.cell must be one of 'simple', 'lstm', 'gru', 'peephole_lstm', 'layer_norm_lstm', "
+            "'layer_norm_gru', 'layer_norm_simple_rnn', 'indrnn', 'esn', 'mingru', 'minlstm' "
+            "(did you mean 'lstm'?). Received: train.cell='lsmt'",
+        ),
     ],
 )
 def test_a_wrong_value_is_named_with_its_file_and_line(tmp_path, changes, key, message):
