@@ -10,7 +10,7 @@ converter traces a TensorFlow model). A module of its own beside
 
 import pytest
 
-from tests.conformance.layer_suite_process import run_layer_modules
+from tests.conformance.suite_process import run_test_modules
 
 CELL_MODULES = [
     "test_esn.py",
@@ -29,6 +29,6 @@ CELL_MODULES = [
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_cell_suites_pass_on_backend(backend, tmp_path):
-    result = run_layer_modules(backend, CELL_MODULES, tmp_path / "report.xml")
+    result = run_test_modules(backend, CELL_MODULES, tmp_path / "report.xml")
     assert result["skipped"] == [], result["skipped"]
     assert len(result["passed"]) >= 189, result

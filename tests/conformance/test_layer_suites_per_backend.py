@@ -10,7 +10,7 @@ run the docstring examples. Each backend runs in its own process because
 
 import pytest
 
-from tests.conformance.layer_suite_process import run_layer_modules
+from tests.conformance.suite_process import run_test_modules
 
 # Modules that use TensorFlow directly (`tf.function`, `tf.GradientTape`, the
 # TensorFlow-only time-step probe) stay TensorFlow-only.
@@ -46,6 +46,6 @@ MODULES = {
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_layer_suites_pass_on_backend(backend, tmp_path):
-    result = run_layer_modules(backend, MODULES[backend], tmp_path / "report.xml")
+    result = run_test_modules(backend, MODULES[backend], tmp_path / "report.xml")
     assert result["skipped"] == [], result["skipped"]
     assert len(result["passed"]) >= 200, result

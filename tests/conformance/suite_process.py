@@ -1,4 +1,4 @@
-"""Running some of rnnkeras' layer test modules in a pytest subprocess under another backend.
+"""Running some of rnnkeras' own test modules in a pytest subprocess under another backend.
 
 `KERAS_BACKEND` is read once, when Keras is imported, so each backend needs its own
 process; the subprocess writes a JUnit report that the calling test reads.
@@ -11,11 +11,13 @@ from pathlib import Path
 
 from tests.conformance.junit_report import outcomes
 
-LAYER_TESTS = Path(__file__).parents[1] / "layers"
+TESTS = Path(__file__).parents[1]
 
 
-def run_layer_modules(backend: str, modules: list[str], report: Path) -> dict[str, list[str]]:
-    """Runs `tests/layers/<module>` for each of `modules` under `backend`; outcomes by kind.
+def run_test_modules(
+    backend: str, modules: list[str], report: Path, folder: str = "layers"
+) -> dict[str, list[str]]:
+    """Runs `tests/<folder>/<module>` for each of `modules` under `backend`; outcomes by kind.
 
     Asserts that the subprocess wrote its report and exited cleanly when nothing failed,
     with the end of its output in the assertion message.
@@ -29,7 +31,7 @@ def run_layer_modules(backend: str, modules: list[str], report: Path) -> dict[st
             "-p",
             "no:cacheprovider",
             f"--junitxml={report}",
-            *(str(LAYER_TESTS / name) for name in modules),
+            *(str(TESTS / folder / name) for name in modules),
         ],
         env={**os.environ, "KERAS_BACKEND": backend},
         capture_output=True,
