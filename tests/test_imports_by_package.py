@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
-FOLDERS = ["callbacks", "conformance", "docs", "export", "layers", "pipeline", "tracking"]
+FOLDERS = ["callbacks", "conformance", "docs", "export", "layers", "models", "pipeline", "tracking"]
 MODULES = sorted(path for folder in FOLDERS for path in (TESTS / folder).glob("*.py"))
 
 
