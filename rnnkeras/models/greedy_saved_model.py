@@ -51,7 +51,9 @@ def export_greedy_decoder(
         The folder written.
 
     Raises:
-        ValueError: If `max_length` is not a positive integer.
+        ValueError: If `max_length` is not a positive integer, or Keras runs on
+            another backend than TensorFlow (the loop is traced as a TensorFlow
+            graph from the models' calls).
 
     Example:
 
@@ -64,6 +66,13 @@ def export_greedy_decoder(
     >>> serve(source_tokens=tf.constant([[3, 4, 5, 0]]))["tokens"].shape
     TensorShape([1, 4])
     """
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "export_greedy_decoder traces the models into a TensorFlow graph, so it needs the "
+            "TensorFlow backend: save the models (`.keras`), load them in a process started "
+            "with KERAS_BACKEND=tensorflow and call it there. "
+            f"Received: backend={keras.backend.backend()!r}"
+        )
     import tensorflow as tf
 
     from rnnkeras.atomic_files import atomic_path

@@ -13,7 +13,8 @@ import rnnkeras.models
 SOURCES = sorted(Path(rnnkeras.models.__file__).parent.glob("*.py"))
 # Writing a SavedModel needs Keras on TensorFlow: under JAX or PyTorch that example cannot run.
 TENSORFLOW_ONLY = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="writes a SavedModel from Keras on TensorFlow"
+    keras.backend.backend() != "tensorflow",
+    reason="traces the models into a TensorFlow graph: TensorFlow backend only",
 )
 MODULES = [
     pytest.param(module, marks=[TENSORFLOW_ONLY] * module.endswith("greedy_saved_model"))

@@ -18,7 +18,9 @@ from rnnkeras.models.inference import seq2seq_inference
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        keras.backend.backend() != "tensorflow", reason="rnnkeras.export runs on TensorFlow"
+        keras.backend.backend() != "tensorflow",
+        reason="SavedModel and TFLite files are TensorFlow graphs; exports of JAX or PyTorch "
+        "models run through a TensorFlow process (tests/export/test_export_from_backends.py)",
     ),
 ]
 SOURCE = np.array([[3, 4, 5, 2, 0], [5, 1, 0, 0, 0]], "int32")

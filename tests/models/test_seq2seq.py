@@ -97,3 +97,13 @@ def test_the_model_and_its_attention_survive_a_keras_file(tmp_path):
 def test_unknown_attention_is_refused():
     with pytest.raises(ValueError, match="Received: attention='general'"):
         seq2seq(6, 6, attention="general")
+
+
+def test_the_in_graph_greedy_decoder_names_the_backend_it_needs(monkeypatch, tmp_path):
+    from rnnkeras.models.greedy_saved_model import export_greedy_decoder
+
+    encoder, step = seq2seq_inference(seq2seq(6, 6, attention=None, rnn="gru", units=4))
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match="needs the TensorFlow backend.*Received: backend='jax'"):
+        export_greedy_decoder(encoder, step, tmp_path / "greedy", max_length=3, start_token=1)
+    assert not (tmp_path / "greedy").exists()
