@@ -12,6 +12,12 @@ For each cell and sequence length the script trains a one-layer model with
 log10 ratio of the gradient carried back from the last state to the first,
 at the start and at the end of training, with its vanishing flag.
 
+Training runs either `--epochs` over a fixed training set, or `--updates`
+optimizer updates on freshly drawn batches (every cell then gets the same
+number of updates whatever the machine's load; the table adds the wall time
+per update, monitor probes included, which is the speed side of the
+MinGRU/MinLSTM trade-off).
+
 `--cells` takes any `rnnkeras.layers` layer class by name, so every layer in
 the library can be compared; a layer whose constructor takes `timesteps`
 (`IndRNN`: the paper's recurrent-weight bound `2 ** (1 / T)`) receives the
@@ -20,6 +26,7 @@ sequence length.
     python bench/adding_problem.py                      # full table (~5 min on 2 cores)
     python bench/adding_problem.py --steps 10 --epochs 2  # quick look
     python bench/adding_problem.py --cells LSTM,IndRNN,ESN --steps 100 500
+    python bench/adding_problem.py --cells MinGRU,GRU --steps 1000 --updates 600
 """
 
 import argparse
@@ -80,6 +87,22 @@ def adding_problem(samples: int, steps: int, rng: np.random.Generator):
     return np.stack([values, markers], axis=-1), targets
 
 
+class FreshBatches(keras.utils.PyDataset):
+    """`updates` batches of new sequences from `make(batch_size, steps, rng)`, reproducible by index."""
+
+    def __init__(self, make, updates: int, batch_size: int, steps: int, seed: int):
+        super().__init__()
+        self.make, self.updates = make, updates
+        self.batch_size, self.steps, self.seed = batch_size, steps, seed
+
+    def __len__(self) -> int:
+        return self.updates
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng([self.seed, index])
+        return self.make(self.batch_size, self.steps, rng)
+
+
 def run(
     cell: str,
     steps: int,
@@ -90,26 +113,41 @@ def run(
     seed: int = 0,
     learning_rate: float = 1e-2,
     depth: int = 1,
+    updates: int | None = None,
+    residual: bool = False,
 ) -> dict:
-    """Trains one model; returns its figures and the monitor's records."""
+    """Trains one model; returns its figures and the monitor's records.
+
+    With `updates`, trains on that many fresh batches of 64 (one pass) instead
+    of `epochs` over `train_size` sequences; `residual` links the layers of a
+    `depth > 1` stack (`StackedRNN(residual=True)`, as Feng et al. stack minGRU).
+    """
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    x_train, y_train = adding_problem(train_size, steps, rng)
+    if updates is None:
+        x_train, y_train = adding_problem(train_size, steps, rng)
     x_test, y_test = adding_problem(test_size, steps, rng)
     recurrent = recurrent_layer(cell, units, steps)
     if depth > 1:
         # The IndRNN paper's adding-problem model has two layers: the first can
         # pick the marked values, the second sum them (one IndRNN unit cannot do both).
         layers = [recurrent_layer(cell, units, steps) for _ in range(depth - 1)]
-        recurrent = rnn_layers.StackedRNN([*layers, recurrent])
+        recurrent = rnn_layers.StackedRNN([*layers, recurrent], residual=residual)
     model = keras.Sequential([keras.Input((steps, 2)), recurrent, keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
     monitor = GradientFlowMonitor(probe_data=(x_test[:128], y_test[:128]), every_n_batches=50)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GradientFlowWarning)
-        model.fit(x_train, y_train, batch_size=64, epochs=epochs, callbacks=[monitor], verbose=0)
+        if updates is None:
+            model.fit(
+                x_train, y_train, batch_size=64, epochs=epochs, callbacks=[monitor], verbose=0
+            )
+        else:
+            batches = FreshBatches(adding_problem, updates, 64, steps, seed + 1)
+            model.fit(batches, epochs=1, callbacks=[monitor], verbose=0)
     seconds = time.perf_counter() - start
+    done = updates if updates is not None else epochs * -(-train_size // 64)
     layer_records = [r for r in monitor.records if "log10_ratio" in r]
     # With depth > 1 every layer has records: keep the top one's, which the readout reads.
     layer_records = [r for r in layer_records if r["layer"] == layer_records[-1]["layer"]]
@@ -121,6 +159,7 @@ def run(
         "last_ratio": layer_records[-1]["log10_ratio"],
         "status": layer_records[-1]["status"],
         "seconds": seconds,
+        "updates": done,
         "records": layer_records,
     }
 
@@ -128,14 +167,15 @@ def run(
 def table(results: list) -> str:
     lines = [
         "| cell | T | test MSE | % of baseline 0.167 | log10 ratio at start | log10 ratio at end "
-        "| flag at end | train s |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        "| flag at end | updates | train s | s per update |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['cell']} | {r['steps']} | {r['test_mse']:.4f} | "
             f"{100 * r['test_mse'] / BASELINE_MSE:.1f}% | {r['first_ratio']:.2f} | "
-            f"{r['last_ratio']:.2f} | {r['status']} | {r['seconds']:.0f} |"
+            f"{r['last_ratio']:.2f} | {r['status']} | {r['updates']} | {r['seconds']:.0f} | "
+            f"{r['seconds'] / r['updates']:.3f} |"
         )
     return "\n".join(lines)
 
@@ -183,6 +223,9 @@ def main(argv: list | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 25, 50, 100])
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument(
+        "--updates", type=int, help="train on this many fresh batches instead of --epochs"
+    )
     parser.add_argument("--units", type=int, default=32)
     parser.add_argument(
         "--cells",
@@ -193,6 +236,10 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--test-size", type=int, default=2000)
     parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--depth", type=int, default=1, help="recurrent layers (StackedRNN)")
+    parser.add_argument("--residual", action="store_true", help="residual links in the stack")
+    parser.add_argument(
+        "--name", default="adding_problem", help="results/<name>.md and .png are written"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
     cells = [name.strip() for name in args.cells.split(",") if name.strip()]
@@ -210,6 +257,8 @@ def main(argv: list | None = None) -> None:
                 test_size=args.test_size,
                 learning_rate=args.learning_rate,
                 depth=args.depth,
+                updates=args.updates,
+                residual=args.residual,
             )
             results.append(result)
             print(
@@ -224,13 +273,17 @@ def main(argv: list | None = None) -> None:
     command = "python bench/adding_problem.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    (args.out / "adding_problem.md").write_text(
-        f"Command: `{command.strip()}` (units={args.units}, depth={args.depth}, "
-        f"epochs={args.epochs}, batch 64, "
-        f"{args.train_size} training and {args.test_size} test sequences, "
-        f"Adam {args.learning_rate:g})\n\n" + text + "\n"
+    training = (
+        f"{args.updates} updates on fresh batches of 64"
+        if args.updates
+        else f"epochs={args.epochs}, batch 64, {args.train_size} training sequences"
     )
-    plot(results, args.out / "adding_problem.png")
+    (args.out / f"{args.name}.md").write_text(
+        f"Command: `{command.strip()}` (units={args.units}, depth={args.depth}"
+        f"{', residual' if args.residual else ''}, {training}, "
+        f"{args.test_size} test sequences, Adam {args.learning_rate:g})\n\n" + text + "\n"
+    )
+    plot(results, args.out / f"{args.name}.png")
 
 
 if __name__ == "__main__":

@@ -10,20 +10,26 @@ T = 1000), the trivial loss; Bai et al. report LSTM and GRU staying near it at
 T = 1000 while a TCN reached 3.5e-5.
 
 For each cell the script trains `Embedding -> layer(return_sequences) ->
-Dense(softmax)` with `GradientFlowMonitor` attached, within a wall-clock budget
-(`--budget-s`, checked after each epoch), and prints a Markdown table: test loss,
-its ratio to the trivial loss, accuracy on the 10 recalled digits, the
-monitor's log10 ratio of the gradient carried back from the last state to the
-first (start and end) and its flag at the end.
+Dense(softmax)` with `GradientFlowMonitor` attached, either for `--updates`
+optimizer updates on freshly drawn batches (the same number for every cell,
+whatever the machine's load) or for `--epochs` over a fixed training set within
+a wall-clock budget (`--budget-s`, checked after each epoch), and prints a
+Markdown table: test loss, its ratio to the trivial loss, accuracy on the 10
+recalled digits, the monitor's log10 ratio of the gradient carried back from
+the last state to the first (start and end), its flag at the end, and the wall
+time per update (monitor probes included). With `--out`, the table and the
+command go to `<out>.md`.
 
-    python bench/copy_memory.py --cells MinGRU,MinLSTM,GRU,LSTM --steps 1000 --budget-s 180
+    python bench/copy_memory.py --cells MinGRU,MinLSTM,GRU,LSTM --steps 1000 --updates 500
     python bench/copy_memory.py --steps 50 --epochs 2   # quick look
 """
 
 import argparse
 import math
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -45,16 +51,46 @@ def copy_memory(samples: int, steps: int, rng: np.random.Generator):
     return inputs, targets
 
 
+class FreshBatches(keras.utils.PyDataset):
+    """`updates` batches of new copy-memory sequences, reproducible by index."""
+
+    def __init__(self, updates: int, batch_size: int, steps: int, seed: int):
+        super().__init__()
+        self.updates, self.batch_size, self.steps, self.seed = updates, batch_size, steps, seed
+
+    def __len__(self) -> int:
+        return self.updates
+
+    def __getitem__(self, index: int):
+        return copy_memory(self.batch_size, self.steps, np.random.default_rng([self.seed, index]))
+
+
 def trivial_loss(steps: int) -> float:
     return RECALL * math.log(DIGITS) / (steps + 2 * RECALL)
 
 
-def run(cell: str, steps: int, epochs: int, budget_s: float, units: int, train_size: int):
-    """Trains one model (stopping after the epoch that passes `budget_s`); returns its figures."""
+def run(
+    cell: str,
+    steps: int,
+    epochs: int = 100,
+    budget_s: float = 180.0,
+    units: int = 40,
+    train_size: int = 1024,
+    updates: int | None = None,
+    learning_rate: float = 1e-3,
+    test_size: int = 500,
+) -> dict:
+    """Trains one model; returns its figures.
+
+    With `updates`, trains on that many fresh batches of 32 (one pass);
+    otherwise for up to `epochs` over `train_size` sequences, stopping after the
+    epoch that passes `budget_s` seconds.
+    """
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    x_train, y_train = copy_memory(train_size, steps, rng)
-    x_test, y_test = copy_memory(500, steps, rng)
+    if updates is None:
+        x_train, y_train = copy_memory(train_size, steps, rng)
+    x_test, y_test = copy_memory(test_size, steps, rng)
     model = keras.Sequential(
         [
             keras.Input((steps + 2 * RECALL,), dtype="int32"),
@@ -63,22 +99,25 @@ def run(cell: str, steps: int, epochs: int, budget_s: float, units: int, train_s
             keras.layers.Dense(DELIMITER + 1, activation="softmax"),
         ]
     )
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy")
     monitor = GradientFlowMonitor(probe_data=(x_test[:64], y_test[:64]), every_n_batches=25)
     start, done = time.perf_counter(), 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GradientFlowWarning)
-        while done < epochs and time.perf_counter() - start < budget_s:
+        if updates is not None:
+            model.fit(FreshBatches(updates, 32, steps, 1), callbacks=[monitor], verbose=0)
+        while updates is None and done < epochs and time.perf_counter() - start < budget_s:
             model.fit(x_train, y_train, batch_size=32, epochs=1, callbacks=[monitor], verbose=0)
             done += 1
     seconds = time.perf_counter() - start
+    done_updates = updates if updates is not None else done * -(-train_size // 32)
     loss = float(model.evaluate(x_test, y_test, batch_size=100, verbose=0))
     recalled = model.predict(x_test, batch_size=100, verbose=0)[:, -RECALL:].argmax(-1)
     records = [r for r in monitor.records if "log10_ratio" in r]
     return {
         "cell": cell,
         "steps": steps,
-        "epochs": done,
+        "updates": done_updates,
         "loss": loss,
         "accuracy": float((recalled == y_test[:, -RECALL:]).mean()),
         "first_ratio": records[0]["log10_ratio"],
@@ -90,13 +129,14 @@ def run(cell: str, steps: int, epochs: int, budget_s: float, units: int, train_s
 
 def table(results: list) -> str:
     lines = [
-        "| cell | T | epochs | train s | test loss | loss / trivial | recall accuracy "
-        "| log10 ratio at start | log10 ratio at end | flag at end |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| cell | T | updates | train s | s per update | test loss | loss / trivial "
+        "| recall accuracy | log10 ratio at start | log10 ratio at end | flag at end |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['cell']} | {r['steps']} | {r['epochs']} | {r['seconds']:.0f} | "
+            f"| {r['cell']} | {r['steps']} | {r['updates']} | {r['seconds']:.0f} | "
+            f"{r['seconds'] / r['updates']:.3f} | "
             f"{r['loss']:.4f} | {r['loss'] / trivial_loss(r['steps']):.2f} | "
             f"{r['accuracy']:.3f} | {r['first_ratio']:.2f} | {r['last_ratio']:.2f} | "
             f"{r['status']} |"
@@ -104,7 +144,7 @@ def table(results: list) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", default="MinGRU,MinLSTM,GRU,LSTM")
     parser.add_argument("--steps", type=int, default=1000)
@@ -112,15 +152,43 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=180.0)
     parser.add_argument("--units", type=int, default=40)
     parser.add_argument("--train-size", type=int, default=1024)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--updates", type=int, help="train on this many fresh batches instead of --epochs"
+    )
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--out", type=Path, help="also write the table to <out>.md")
+    args = parser.parse_args(argv)
     results = []
     for cell in args.cells.split(","):
-        results.append(
-            run(cell.strip(), args.steps, args.epochs, args.budget_s, args.units, args.train_size)
+        result = run(
+            cell.strip(),
+            args.steps,
+            args.epochs,
+            args.budget_s,
+            args.units,
+            args.train_size,
+            updates=args.updates,
+            learning_rate=args.learning_rate,
         )
-        print(table(results[-1:]).splitlines()[-1], flush=True)
-    print(f"Trivial loss at T={args.steps}: {trivial_loss(args.steps):.4f}\n")
-    print(table(results))
+        results.append(result)
+        print(table(results[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+    text = f"Trivial loss at T={args.steps}: {trivial_loss(args.steps):.4f}\n\n" + table(results)
+    print(text)
+    if args.out is not None:
+        command = "python bench/copy_memory.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        training = (
+            f"{args.updates} updates on fresh batches of 32"
+            if args.updates
+            else f"up to {args.epochs} epochs of {args.train_size} sequences "
+            f"within {args.budget_s:g} s, batch 32"
+        )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(
+            f"Command: `{command.strip()}` (units={args.units}, {training}, "
+            f"Adam {args.learning_rate:g})\n\n{text}\n"
+        )
 
 
 if __name__ == "__main__":
