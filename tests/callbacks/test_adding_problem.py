@@ -28,3 +28,17 @@ def test_simple_rnn_vanishes_where_gru_learns():
     assert simple["test_mse"] > 0.1
     assert gru["test_mse"] < 0.01
     assert gru["status"] == "ok"
+
+
+def test_updates_train_on_that_many_fresh_batches():
+    bench = bench_scripts.load("adding_problem")
+    batches = bench.FreshBatches(bench.adding_problem, 4, 8, 10, seed=3)
+    assert len(batches) == 4
+    x, y = batches[2]
+    assert x.shape == (8, 10, 2) and y.shape == (8, 1)
+    np.testing.assert_array_equal(batches[2][0], x)
+    assert not np.array_equal(batches[3][0], x)
+
+    result = bench.run("MinGRU", steps=10, epochs=0, units=4, test_size=50, updates=3)
+    assert result["updates"] == 3
+    assert "| 3 |" in bench.table([result])
