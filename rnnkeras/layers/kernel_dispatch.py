@@ -1,15 +1,30 @@
-"""The one place that decides how a layer runs: fused (cuDNN) kernel, XLA loop or plain loop.
+"""The one place that decides how a layer runs: a fused kernel, an XLA loop or the plain loop.
 
-Our `LSTM` and `GRU` keep the Keras weight layout, so on a GPU they can hand
-their weights to the same fused (cuDNN) kernels the Keras built-ins use, which
-Keras 3.15 offers on every backend (`keras.src.backend.<name>.rnn`).
-`fused_kernel_blockers` lists every reason the fused kernel cannot run for a
-layer on the current backend; an empty list means the layer will try it (and
-still falls back to the loop if the backend refuses at run time).
+Which kernel runs where, for our `LSTM` and `GRU` (the other layers always loop):
 
-Where no fused kernel applies, `xla_loop_blockers` decides whether the loop
-runs compiled by XLA: on TensorFlow's CPU, Keras leaves `jit_compile="auto"`
-off, so a default `predict` would otherwise run the loop op by op.
+| backend | GPU (cuDNN-compatible layer) | CPU, or a GPU layer Keras' kernel refuses |
+|---|---|---|
+| TensorFlow | Keras' cuDNN kernel | the loop, XLA-compiled for inference in a compiled function |
+| JAX | Keras' cuDNN kernel | the loop (JAX compiles the whole step) |
+| PyTorch | Keras' cuDNN kernel | PyTorch's own fused kernel (`torch._VF.lstm` / `gru`) |
+
+1. `fused_kernel_blockers`: our `LSTM` and `GRU` keep the Keras weight
+   layout, so on a GPU they hand their weights to the same fused (cuDNN)
+   kernels the Keras built-ins use (`keras.src.backend.<name>.rnn`, Keras
+   3.15). An empty list means the layer tries it (and still falls back if
+   the backend refuses at run time).
+2. `torch_kernel_blockers`: on the PyTorch backend, everywhere Keras' kernel
+   does not run (every CPU; on a GPU a mask or `proj_size`, which Keras'
+   torch kernel refuses), PyTorch's own fused kernel runs the layer, the one
+   behind `torch.nn.LSTM` / `nn.GRU` (`rnnkeras.layers.torch_kernels` maps the
+   weights). It takes `proj_size`, `use_bias=False`, `go_backwards`,
+   `stateful`, input dropout and right-padded masks.
+3. `xla_loop_blockers`: where no fused kernel applies on TensorFlow, the loop
+   runs compiled by XLA for inference: on TensorFlow's CPU, Keras leaves
+   `jit_compile="auto"` off, so a default `predict` would otherwise run the
+   loop op by op.
+
+Each function returns the readable reasons a path does not apply.
 
 Example:
 
@@ -129,6 +144,102 @@ def run_fused(layer, sequences, initial_state, mask):
     if keras.backend.backend() == "tensorflow":
         layer.supports_jit = False
     return result
+
+
+# PyTorch's CPU kernel computes in these; half precision would leave its
+# fused path (or fail) and mixed policies read variables in another dtype.
+_TORCH_KERNEL_DTYPES = ("float32", "float64")
+
+
+def torch_kernel_blockers(layer, masked: bool = False, training: bool = False) -> list[str]:
+    """Reasons why `layer` cannot run PyTorch's own fused kernel in this call; empty if it can.
+
+    Asked only where `fused_kernel_blockers` found a reason (Keras' cuDNN
+    kernel comes first). PyTorch's kernel (`torch._VF.lstm` / `torch._VF.gru`,
+    what `torch.nn.LSTM` / `nn.GRU` run: cuDNN on a CUDA device, ATen's fused
+    kernel on the CPU) computes exactly our cells with `tanh` and `sigmoid`,
+    and the GRU only in its `reset_after=True` form. A mask must be right-padded
+    (checked at run time, where anything else falls back to the loop).
+
+    Args:
+        layer: An rnnkeras recurrent layer.
+        masked: Whether the call at hand carries a mask.
+        training: Whether the call is in training mode.
+
+    Returns:
+        Human-readable reasons, e.g. `["backend 'jax' (this kernel is PyTorch's)"]`.
+
+    Example:
+
+    >>> from rnnkeras.layers import LSTM
+    >>> any("unroll" in reason for reason in torch_kernel_blockers(LSTM(4, unroll=True)))
+    True
+    """
+    kernel = getattr(layer, "fused_kernel", None)
+    if kernel is None:
+        return [f"{type(layer).__name__} has no fused kernel"]
+    backend = keras.backend.backend()
+    cell = layer.cell
+    checks = [
+        (backend == "torch", f"backend {backend!r} (this kernel is PyTorch's)"),
+        (layer.use_cudnn is not False, "use_cudnn=False (the plain loop)"),
+        (cell.activation in _TANH, "activation is not tanh"),
+        (cell.recurrent_activation in _SIGMOID, "recurrent_activation is not sigmoid"),
+        (
+            not (training and cell.recurrent_dropout > 0),
+            f"recurrent_dropout={cell.recurrent_dropout} while training",
+        ),
+        (not layer.unroll, "unroll=True"),
+        (kernel != "gru" or cell.reset_after, "reset_after=False (PyTorch's GRU resets after)"),
+        (not (masked and layer.go_backwards), "a mask with go_backwards"),
+        (
+            cell.compute_dtype in _TORCH_KERNEL_DTYPES,
+            f"compute dtype {cell.compute_dtype!r} (takes float32 or float64)",
+        ),
+        (
+            layer.state_perturbation is None,
+            "a time-step probe (state_perturbation) is attached",
+        ),
+    ]
+    return [reason for passed, reason in checks if not passed]
+
+
+def run_torch_kernel(layer, sequences, initial_state, mask):
+    """Runs `layer` through PyTorch's fused kernel (`rnnkeras.layers.torch_kernels`).
+
+    Args:
+        layer: An rnnkeras `LSTM` or `GRU` with no `torch_kernel_blockers`.
+        sequences: `(batch, timesteps, features)`, input dropout already applied.
+        initial_state: The states, `[h, c]` or `[h]`.
+        mask: `None` or boolean `(batch, timesteps)`.
+
+    Returns:
+        `(last_output, outputs, states)` like the generic loop.
+
+    Raises:
+        NotImplementedError: For a mask that is not right-padded or that
+            masks a whole sequence; the caller then loops.
+    """
+    import rnnkeras.layers.torch_kernels as torch_kernels
+
+    cell = layer.cell
+    weights = [ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.recurrent_kernel)]
+    if cell.use_bias:
+        weights.append(ops.convert_to_tensor(cell.bias))
+    options = {
+        "mask": mask,
+        "go_backwards": layer.go_backwards,
+        "zero_output_for_mask": layer.zero_output_for_mask,
+        "return_sequences": layer.return_sequences,
+    }
+    if layer.fused_kernel == "gru":
+        return torch_kernels.gru(sequences, initial_state, *weights, **options)
+    if not cell.use_bias:
+        weights.append(None)
+    projection = None
+    if cell.proj_size is not None:
+        projection = ops.convert_to_tensor(cell.projection_kernel)
+    return torch_kernels.lstm(sequences, initial_state, *weights, projection, **options)
 
 
 def xla_loop_blockers(layer, training: bool) -> list[str]:

@@ -3,7 +3,8 @@
 It extends `keras.layers.RNN` (which already owns states, `stateful`,
 `initial_state`, masks and `return_state`) with:
 
-- the fused-kernel (cuDNN) dispatch of `rnnkeras.layers.kernel_dispatch`;
+- the kernel dispatch of `rnnkeras.layers.kernel_dispatch` (cuDNN, PyTorch's own
+  fused kernel on the PyTorch backend, the XLA-compiled loop);
 - a time-step probe, `state_perturbation`, used by the gradient-flow monitor;
 - errors that name the layer for malformed inputs and initial states.
 """
@@ -16,7 +17,9 @@ from rnnkeras.layers.keras_internals import backend_rnn
 from rnnkeras.layers.kernel_dispatch import (
     fused_kernel_blockers,
     run_fused,
+    run_torch_kernel,
     run_xla_loop,
+    torch_kernel_blockers,
     xla_loop_blockers,
 )
 
@@ -168,6 +171,11 @@ class RecurrentLayer(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
+        if self.stateful and keras.backend.backend() == "torch":
+            # The final states are assigned in place to the variables these
+            # were read from, which autograd saved for the backward pass (Keras
+            # copies them too).
+            initial_state = [ops.copy(state) for state in initial_state]
         if self.fused_kernel is None:
             return self._loop(sequences, initial_state, mask, training)
         blockers = fused_kernel_blockers(self, masked=mask is not None)
@@ -179,6 +187,13 @@ class RecurrentLayer(keras.layers.RNN):
         if not blockers:
             try:
                 return run_fused(
+                    self, self._dropped_inputs(sequences, training), initial_state, mask
+                )
+            except NotImplementedError:
+                pass
+        if not torch_kernel_blockers(self, masked=mask is not None, training=training):
+            try:
+                return run_torch_kernel(
                     self, self._dropped_inputs(sequences, training), initial_state, mask
                 )
             except NotImplementedError:

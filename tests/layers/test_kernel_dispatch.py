@@ -159,3 +159,116 @@ def test_use_cudnn_true_without_fused_path_raises_naming_the_layer():
     with pytest.raises(ValueError, match="needs_cudnn") as error:
         layer(X)
     assert "GPU" in str(error.value)
+
+
+# PyTorch's own fused kernel (`torch_kernel_blockers`): asked after the cuDNN
+# decision, on the PyTorch backend only. Elsewhere the backend is its one reason
+# more, so the per-condition checks run on every backend.
+def torch_reasons(layer, **kwargs):
+    """`torch_kernel_blockers` without the reason off PyTorch, which must be there exactly then."""
+    blockers = kernel_dispatch.torch_kernel_blockers(layer, **kwargs)
+    off_torch = [reason for reason in blockers if "this kernel is PyTorch's" in reason]
+    assert len(off_torch) == (keras.backend.backend() != "torch"), blockers
+    return [reason for reason in blockers if reason not in off_torch]
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, call",
+    [
+        ("LSTM", {}, {}),
+        ("GRU", {}, {}),
+        ("LSTM", {"proj_size": 2}, {}),
+        ("LSTM", {"use_bias": False}, {}),
+        ("GRU", {"use_bias": False}, {}),
+        ("LSTM", {"go_backwards": True, "stateful": True, "return_state": True}, {}),
+        ("GRU", {"dropout": 0.3}, {"training": True}),
+        ("LSTM", {"recurrent_dropout": 0.2}, {"training": False}),
+        ("GRU", {}, {"masked": True}),
+        ("LSTM", {"dtype": "float64"}, {}),
+    ],
+    ids=[
+        "lstm",
+        "gru",
+        "proj_size",
+        "lstm_no_bias",
+        "gru_no_bias",
+        "go_backwards_stateful",
+        "input_dropout_training",
+        "recurrent_dropout_inference",
+        "masked",
+        "float64",
+    ],
+)
+def test_pytorch_kernel_takes_what_the_cudnn_kernel_refuses(name, kwargs, call):
+    assert torch_reasons(getattr(rl, name)(4, **kwargs), **call) == []
+
+
+TORCH_BLOCKING = [
+    ("LSTM", {"activation": "relu"}, {}, "activation"),
+    ("GRU", {"recurrent_activation": "hard_sigmoid"}, {}, "recurrent_activation"),
+    ("LSTM", {"unroll": True}, {}, "unroll"),
+    ("GRU", {"use_cudnn": False}, {}, "use_cudnn=False"),
+    ("GRU", {"reset_after": False}, {}, "reset_after=False"),
+    ("LSTM", {"recurrent_dropout": 0.2}, {"training": True}, "recurrent_dropout"),
+    ("GRU", {"go_backwards": True}, {"masked": True}, "go_backwards"),
+    ("LSTM", {"dtype": "mixed_float16"}, {}, "float16"),
+    ("GRU", {"dtype": "bfloat16"}, {}, "bfloat16"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, call, reason", TORCH_BLOCKING, ids=[case[3] for case in TORCH_BLOCKING]
+)
+def test_each_condition_blocks_the_pytorch_kernel(name, kwargs, call, reason):
+    blockers = torch_reasons(getattr(rl, name)(4, **kwargs), **call)
+    assert len(blockers) == 1 and reason in blockers[0], blockers
+
+
+def test_attached_probe_and_loop_only_layers_block_the_pytorch_kernel():
+    layer = rl.GRU(4)
+    layer.state_perturbation = keras.ops.zeros((2, 5, 4))
+    assert "state_perturbation" in " ".join(torch_reasons(layer))
+    assert kernel_dispatch.torch_kernel_blockers(rl.SimpleRNN(4))
+    assert kernel_dispatch.torch_kernel_blockers(rl.PeepholeLSTM(4))
+
+
+class TorchKernelSpy:
+    """Stands in for `run_torch_kernel`: records the call, then runs it."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return kernel_dispatch.run_torch_kernel(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, gpu, masked, runs_torch_kernel",
+    [
+        ({}, False, False, True),
+        ({}, False, True, True),
+        # Keras' own kernel applies first (on this CPU it runs its fallback loop).
+        ({}, True, False, False),
+        # Keras' PyTorch kernel refuses masks; ours takes right-padded ones.
+        ({}, True, True, True),
+        ({"activation": "relu"}, False, False, False),
+        ({"use_cudnn": False}, False, False, False),
+    ],
+    ids=["cpu", "cpu_masked", "gpu", "gpu_masked", "relu", "use_cudnn_false"],
+)
+def test_layer_runs_the_pytorch_kernel_where_decided(
+    kwargs, gpu, masked, runs_torch_kernel, monkeypatch, rng
+):
+    spy = TorchKernelSpy()
+    monkeypatch.setattr(recurrent, "run_torch_kernel", spy)
+    monkeypatch.setattr(kernel_dispatch, "gpu_available", lambda: gpu)
+    mask = harness.padding_mask([5, 3], timesteps=5) if masked else None
+    ours = rl.LSTM(4, return_sequences=True, return_state=True, **kwargs)
+    builtin = keras.layers.LSTM(4, return_sequences=True, return_state=True, **kwargs)
+    ours(X), builtin(X)
+    harness.randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    spy.calls = 0
+    harness.assert_outputs_close(ours(X, mask=mask), builtin(X, mask=mask))
+    assert (spy.calls > 0) == (runs_torch_kernel and keras.backend.backend() == "torch")

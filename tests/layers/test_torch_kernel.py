@@ -1,0 +1,286 @@
+"""PyTorch's own fused kernel behind our LSTM and GRU on the PyTorch backend.
+
+On the PyTorch backend `rnnkeras.layers.kernel_dispatch` sends our `LSTM` and
+`GRU` to `torch._VF.lstm` / `gru` (`rnnkeras.layers.torch_kernels`) wherever
+Keras' cuDNN kernel does not run. Here each case runs the same layer twice with
+the same weights, once through that kernel (a spy proves it ran) and once
+through the plain loop (the decision switched off), and compares outputs, final
+states and the gradients of a loss with respect to every weight, the inputs and
+the initial states; then against the Keras built-in, and `fit` lowers the loss.
+
+This module needs `KERAS_BACKEND=torch`: `tests/conformance/test_layer_suites_per_backend.py`
+runs it so. The mapping of the weights alone is checked on every backend against
+`torch.nn.LSTM` / `nn.GRU` (`test_weight_mapping_matches_torch_modules`).
+"""
+
+import keras
+import numpy as np
+import pytest
+import torch
+
+from rnnkeras import layers as rl
+from rnnkeras.layers import recurrent, torch_kernels
+from tests.layers import harness, rnn_reference
+
+TORCH = keras.backend.backend() == "torch"
+needs_torch_backend = pytest.mark.skipif(
+    not TORCH,
+    reason="the layer runs PyTorch's kernel only under KERAS_BACKEND=torch; "
+    "tests/conformance/test_layer_suites_per_backend.py runs this module so",
+)
+
+
+class KernelSpy:
+    """Wraps `torch_kernels.run_kernel`, counting the calls that ran and those refused."""
+
+    def __init__(self):
+        self.ran = 0
+        self.refused = 0
+        self.wrapped = torch_kernels.run_kernel
+
+    def __call__(self, *args, **kwargs):
+        try:
+            result = self.wrapped(*args, **kwargs)
+        except NotImplementedError:
+            self.refused += 1
+            raise
+        self.ran += 1
+        return result
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    kernel_spy = KernelSpy()
+    monkeypatch.setattr(torch_kernels, "run_kernel", kernel_spy)
+    return kernel_spy
+
+
+def plain_loop(monkeypatch):
+    """Switches the PyTorch kernel off, so the layer runs its generic loop."""
+    monkeypatch.setattr(recurrent, "torch_kernel_blockers", lambda *_, **__: ["plain loop"])
+
+
+def outputs_and_gradients(layer, x, initial_state=None, mask=None, training=False):
+    """The layer's outputs and d(loss)/d(weights, inputs, initial states) as NumPy arrays.
+
+    The loss weights every output entry by a fixed pseudo-random factor, so each
+    output and state contributes its own gradient.
+    """
+    inputs = torch.tensor(x, requires_grad=True)
+    states = [torch.tensor(s, requires_grad=True) for s in initial_state or []]
+    kwargs = {"training": training}
+    if states:
+        kwargs["initial_state"] = states
+    if mask is not None:
+        kwargs["mask"] = torch.tensor(mask)
+    results = layer(inputs, **kwargs)
+    results = list(results) if isinstance(results, (list, tuple)) else [results]
+    generator = np.random.default_rng(11)
+    loss = sum(
+        (r * torch.tensor(generator.normal(size=tuple(r.shape)).astype("float32"))).sum()
+        for r in results
+    )
+    sources = [w.value for w in layer.trainable_weights] + [inputs, *states]
+    gradients = torch.autograd.grad(loss, sources)
+    return [harness.to_numpy(r) for r in results], [g.numpy() for g in gradients]
+
+
+def assert_same_run(got, expected):
+    (got_outputs, got_gradients), (expected_outputs, expected_gradients) = got, expected
+    harness.assert_outputs_close(got_outputs, expected_outputs)
+    harness.assert_outputs_close(got_gradients, expected_gradients)
+
+
+def twin_layers(name, rng, **kwargs):
+    """Two built layers with the same random weights (and dropout seed)."""
+    layers = [getattr(rl, name)(harness.UNITS, seed=5, **kwargs) for _ in range(2)]
+    batch = harness.BATCH
+    for layer in layers:
+        layer.build((batch, harness.TIMESTEPS, harness.FEATURES))
+    layers[1].set_weights(harness.randomize(layers[0], rng))
+    return layers
+
+
+CASES = [
+    ("LSTM", {}),
+    ("LSTM", {"return_sequences": True, "return_state": True}),
+    ("LSTM", {"go_backwards": True, "return_sequences": True, "return_state": True}),
+    ("LSTM", {"use_bias": False, "return_state": True}),
+    ("LSTM", {"proj_size": 2, "return_sequences": True, "return_state": True}),
+    ("LSTM", {"proj_size": 2, "go_backwards": True, "return_state": True}),
+    ("GRU", {}),
+    ("GRU", {"return_sequences": True, "return_state": True}),
+    ("GRU", {"go_backwards": True, "return_sequences": True, "return_state": True}),
+    ("GRU", {"use_bias": False, "return_sequences": True, "return_state": True}),
+]
+IDS = [f"{name}-{'-'.join(kwargs) or 'default'}" for name, kwargs in CASES]
+
+
+def initial_states(layer, rng):
+    return [rng.normal(size=(harness.BATCH, size)).astype("float32") for size in layer.state_size]
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
+@pytest.mark.parametrize("initial", [False, True], ids=["zero_state", "initial_state"])
+def test_kernel_equals_plain_loop_with_gradients(name, kwargs, initial, spy, monkeypatch, rng):
+    fused, looped = twin_layers(name, rng, **kwargs)
+    x = harness.inputs(rng)
+    states = initial_states(fused, rng) if initial else None
+    got = outputs_and_gradients(fused, x, states)
+    assert spy.ran == 1
+    plain_loop(monkeypatch)
+    expected = outputs_and_gradients(looped, x, states)
+    assert spy.ran == 1
+    assert_same_run(got, expected)
+
+
+MASK_CASES = [case for case in CASES if not case[1].get("go_backwards")]
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name, kwargs", MASK_CASES, ids=[IDS[CASES.index(c)] for c in MASK_CASES])
+@pytest.mark.parametrize("zero_output", [False, True], ids=["repeat_output", "zero_output"])
+def test_right_padded_mask_runs_packed_and_equals_plain_loop(
+    name, kwargs, zero_output, spy, monkeypatch, rng
+):
+    fused, looped = twin_layers(name, rng, **kwargs)
+    for layer in (fused, looped):
+        # What `Bidirectional` sets with `return_sequences`.
+        layer.zero_output_for_mask = zero_output
+    x, mask = harness.inputs(rng), harness.padding_mask()
+    got = outputs_and_gradients(fused, x, mask=mask)
+    assert (spy.ran, spy.refused) == (1, 0)
+    plain_loop(monkeypatch)
+    assert_same_run(got, outputs_and_gradients(looped, x, mask=mask))
+
+
+@needs_torch_backend
+@pytest.mark.parametrize(
+    "lengths_or_mask",
+    [
+        np.array([[True, False, True, True, True, True]] * harness.BATCH),
+        harness.padding_mask([6, 0, 3, 2]),
+    ],
+    ids=["hole_in_mask", "fully_masked_row"],
+)
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_other_masks_fall_back_to_the_loop(name, lengths_or_mask, spy, monkeypatch, rng):
+    fused, looped = twin_layers(name, rng, return_sequences=True, return_state=True)
+    x = harness.inputs(rng)
+    got = outputs_and_gradients(fused, x, mask=lengths_or_mask)
+    assert (spy.ran, spy.refused) == (0, 1)
+    plain_loop(monkeypatch)
+    assert_same_run(got, outputs_and_gradients(looped, x, mask=lengths_or_mask))
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_stateful_layer_carries_states_across_calls(name, spy, monkeypatch, rng):
+    fused, looped = twin_layers(name, rng, stateful=True, return_state=True)
+    first, second = harness.inputs(rng), harness.inputs(rng)
+    fused(first)
+    got = outputs_and_gradients(fused, second)
+    assert spy.ran == 2
+    plain_loop(monkeypatch)
+    looped(first)
+    assert_same_run(got, outputs_and_gradients(looped, second))
+    harness.assert_outputs_close(
+        [s.numpy() for s in fused.states], [s.numpy() for s in looped.states]
+    )
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_input_dropout_in_training_draws_the_loops_mask(name, spy, monkeypatch, rng):
+    fused, looped = twin_layers(name, rng, dropout=0.4, return_sequences=True)
+    x = harness.inputs(rng)
+    got = outputs_and_gradients(fused, x, training=True)
+    assert spy.ran == 1
+    plain_loop(monkeypatch)
+    assert_same_run(got, outputs_and_gradients(looped, x, training=True))
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_equals_keras_builtin_with_the_same_weights(name, masked, spy, rng):
+    kwargs = {"return_sequences": True, "return_state": True}
+    ours = getattr(rl, name)(harness.UNITS, **kwargs)
+    builtin = getattr(keras.layers, name)(harness.UNITS, **kwargs)
+    x = harness.inputs(rng)
+    mask = harness.padding_mask() if masked else None
+    ours(x), builtin(x)
+    harness.randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    spy.ran = 0
+    harness.assert_outputs_close(ours(x, mask=mask), builtin(x, mask=mask))
+    assert spy.ran == 1
+
+
+@needs_torch_backend
+def test_float64_layer_runs_the_kernel_in_float64(spy, rng):
+    layer = rl.LSTM(harness.UNITS, dtype="float64")
+    output = layer(harness.inputs(rng).astype("float64"))
+    assert spy.ran == 1 and output.dtype == torch.float64
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_fit_lowers_the_loss_through_the_kernel(name, spy, rng):
+    x = harness.inputs(rng, batch=32)
+    y = x.sum(axis=(1, 2))[:, None] / 4
+    model = keras.Sequential(
+        [keras.Input(x.shape[1:]), getattr(rl, name)(8), keras.layers.Dense(1)]
+    )
+    model.compile(keras.optimizers.Adam(0.02), "mse")
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=20, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < 0.5 * before
+    assert spy.ran > 20
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_weight_mapping_matches_torch_modules(name, masked, rng):
+    # Independent of Keras: Keras-layout weights made from a torch module by the
+    # test references (`rnn_reference`), run through our mapping, against the module.
+    module = getattr(torch.nn, name)(harness.FEATURES, harness.UNITS, batch_first=True)
+    rnn_reference.randomize_torch(module, rng)
+    module = module.float()
+    to_keras = getattr(rnn_reference, f"keras_weights_from_torch_{name.lower()}")
+    weights = [torch.from_numpy(w) for w in to_keras(module)]
+    x = torch.from_numpy(harness.inputs(rng))
+    state_count = 2 if name == "LSTM" else 1
+    states = [torch.from_numpy(s) for s in initial_states_like(rng, state_count)]
+    hidden = tuple(s[None] for s in states) if name == "LSTM" else states[0][None]
+    mask = harness.padding_mask() if masked else None
+    run = getattr(torch_kernels, name.lower())
+    _, outputs, final = run(
+        x,
+        states,
+        *weights,
+        mask=None if mask is None else torch.from_numpy(mask),
+        zero_output_for_mask=True,
+        return_sequences=True,
+    )
+    with torch.no_grad():
+        if masked:
+            packed = torch.nn.utils.rnn.pack_padded_sequence(
+                x, harness.LENGTHS, batch_first=True, enforce_sorted=False
+            )
+            expected, expected_final = module(packed, hidden)
+            expected, _ = torch.nn.utils.rnn.pad_packed_sequence(
+                expected, batch_first=True, total_length=harness.TIMESTEPS
+            )
+        else:
+            expected, expected_final = module(x, hidden)
+    expected_final = expected_final if name == "LSTM" else (expected_final,)
+    harness.assert_outputs_close(
+        [outputs.detach(), *(s.detach() for s in final)],
+        [expected, *(s[0] for s in expected_final)],
+    )
+
+
+def initial_states_like(rng, count):
+    return [rng.normal(size=(harness.BATCH, harness.UNITS)).astype("float32") for _ in range(count)]
