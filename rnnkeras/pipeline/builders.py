@@ -1,4 +1,4 @@
-"""Model builders for the pipeline's two tasks, on top of `rnnkeras.layers`.
+"""Model builders for the pipeline's task kinds (`rnnkeras.pipeline.tasks`), from `rnnkeras.layers`.
 
 * `build_forecaster` — many-to-one forecasting: a window of past values predicts the next
   `horizon` values of one target feature (as changes from its last value).
@@ -94,7 +94,7 @@ def build_forecaster(
     """A forecaster of the next `horizon` changes of a target, from a window of past changes.
 
     It reads windows expressed relative to their last time step and predicts how far the
-    target moves from its last value (see `rnnkeras.pipeline.data.table_to_arrays`); a forecast in
+    target moves from its last value (see `rnnkeras.pipeline.tasks.forecasting`); a forecast in
     the data's units is `last value + prediction`. Working with changes keeps a trending
     series (like CO2) inside the range the network and a quantized TFLite file were
     calibrated on, and makes "no change" — the naive last-value baseline — the natural
@@ -136,6 +136,7 @@ def build_classifier(
     classes: int,
     input_mean: list[float],
     input_variance: list[float],
+    masked: bool = True,
     **core,
 ) -> keras.Model:
     """A classifier of zero-padded variable-length sequences, masking the padding.
@@ -146,11 +147,13 @@ def build_classifier(
         classes: number of classes.
         input_mean: per-feature mean over the real (unpadded) training frames.
         input_variance: per-feature variance over the same frames.
+        masked: skip all-zero frames (the padding). `False` for sequences that all have
+            `max_length` frames, where an all-zero frame is data (a blank image row).
         **core: `recurrent_core` arguments.
 
     Returns:
-        An uncompiled `keras.Model` from `(batch, max_length, features)` (all-zero frames are
-        padding) to class probabilities `(batch, classes)`.
+        An uncompiled `keras.Model` from `(batch, max_length, features)` (with `masked`,
+        all-zero frames are padding) to class probabilities `(batch, classes)`.
 
     Example:
 
@@ -161,10 +164,10 @@ def build_classifier(
     1.0
     """
     inputs = keras.Input((max_length, features), name="frames")
-    masked = keras.layers.Masking(mask_value=0.0, name="padding_mask")(inputs)
+    frames = keras.layers.Masking(mask_value=0.0, name="padding_mask")(inputs) if masked else inputs
     scaled = keras.layers.Normalization(
         mean=list(input_mean), variance=list(input_variance), name="scale_inputs"
-    )(masked)
+    )(frames)
     hidden = recurrent_core(**core)(scaled)
     hidden = keras.layers.Dropout(core.get("dropout", 0.0), name="dropout")(hidden)
     outputs = keras.layers.Dense(classes, activation="softmax", name="class_probabilities")(hidden)
@@ -172,39 +175,15 @@ def build_classifier(
 
 
 CORE_PARAMS = ("cell", "units", "depth", "bidirectional", "dropout", "residual")
+"""The `train` keys that shape the recurrent core (`recurrent_core`'s arguments)."""
 
 
-def build_model(meta: dict, train: dict) -> keras.Model:
-    """Builds the model for the data described by `meta` (see `table_to_arrays`) and the
-    `train` section of `params.yaml`.
+def core_params(train: dict) -> dict:
+    """The `recurrent_core` arguments in the `train` section of `params.yaml`.
 
     Example:
 
-    >>> meta = {"task": "classification", "max_length": 5, "features": ["a"],
-    ...         "classes": ["x", "y"], "input_mean": [0.0], "input_variance": [1.0]}
-    >>> build_model(meta, {"cell": "simple", "units": 3}).output.shape
-    (None, 2)
+    >>> core_params({"cell": "gru", "units": 8, "epochs": 3})
+    {'cell': 'gru', 'units': 8}
     """
-    core = {name: train[name] for name in CORE_PARAMS if name in train}
-    if meta["task"] == "forecasting":
-        return build_forecaster(
-            window=meta["window"],
-            features=len(meta["features"]),
-            horizon=meta["horizon"],
-            input_variance=meta["input_variance"],
-            target_scale=meta["target_scale"],
-            **core,
-        )
-    if meta["task"] == "classification":
-        return build_classifier(
-            max_length=meta["max_length"],
-            features=len(meta["features"]),
-            classes=len(meta["classes"]),
-            input_mean=meta["input_mean"],
-            input_variance=meta["input_variance"],
-            **core,
-        )
-    raise ValueError(
-        "build_model expects meta['task'] to be 'forecasting' or 'classification'. "
-        f"Received: task={meta.get('task')!r}"
-    )
+    return {name: train[name] for name in CORE_PARAMS if name in train}

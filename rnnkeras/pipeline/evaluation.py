@@ -1,13 +1,13 @@
 """Test-set metrics against a naive baseline, prediction tables and plots.
 
-Forecasting is compared with the last-value baseline (every future value equals the last
-observed one); classification with the majority class of the training split. `evaluate`
-gives everything the evaluate stage writes and registers, for either task.
+The pieces the task kinds (`rnnkeras.pipeline.tasks`) score with: `Evaluation` (what the
+evaluate stage writes and registers), forecasting metrics against the last-value baseline
+(every future value equals the last observed one), classification metrics against the
+majority class of the training split, and their plots.
 """
 
 import csv
 import dataclasses
-import functools
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,12 +22,14 @@ class Evaluation:
     """A model's results on the test split, as the evaluate stage writes and registers them.
 
     Attributes:
-        metrics: `task`, `dataset`, `test_size` and the task's metrics against its baseline
-            (`forecasting_metrics` or `classification_metrics`).
+        metrics: the task's metrics against its baseline (e.g. `forecasting_metrics` or
+            `classification_metrics`); the stage puts `task`, `dataset` and `test_size`
+            first (`described`). Numbers are logged to MLflow as `test.<name>`.
         predictions_csv: The prediction table: a header, then one row per prediction.
-        headline: The metric that ranks registered versions: `mae` or `accuracy`.
+        headline: The metric that ranks registered versions, e.g. `mae` or `accuracy`;
+            `metrics` holds it and `baseline_<headline>`.
         greater_is_better: Whether a larger `headline` is better.
-        plot_name: File name of the task's plot.
+        plot_name: File name of the task's plot (in `reports/plots/`).
         plot: Draws the task's plot into the file it is given.
     """
 
@@ -50,102 +52,33 @@ class Evaluation:
         return f"test {self.headline} {value:.4f} (baseline {baseline:.4f})"
 
 
-def evaluate(meta: dict, test: dict, predicted: np.ndarray, train_labels: np.ndarray) -> Evaluation:
-    """Scores a model's test-split predictions for the task that `meta` names.
-
-    Args:
-        meta: The validated data's `meta.json`: `task` (`forecasting` or `classification`),
-            `dataset`, and `target` (forecasting) or `classes` (classification).
-        test: The test split's arrays: `x` and `y`, with `last_value` and `time_step`
-            (forecasting) or `sequence_id` (classification).
-        predicted: The model's outputs on `test["x"]`: forecast changes from the last value
-            `(n, horizon)`, or class probabilities `(n, classes)`.
-        train_labels: The training split's `y`; the classification baseline predicts their
-            most frequent class.
-
-    Returns:
-        The `Evaluation`.
-
-    Raises:
-        ValueError: For a task other than `forecasting` or `classification`.
+def described(result: Evaluation, meta: dict, test_size: int) -> Evaluation:
+    """`result` with `task`, `dataset` and `test_size` first in its metrics.
 
     Example:
 
-    >>> meta = {"task": "classification", "dataset": "demo", "classes": ["a", "b"]}
-    >>> test = {"x": np.zeros((2, 3, 1)), "y": np.array([0, 1]), "sequence_id": np.array([7, 8])}
-    >>> result = evaluate(meta, test, np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([1, 1, 0]))
-    >>> result.summary()
-    'test accuracy 1.0000 (baseline 0.5000)'
-    >>> print(result.predictions_csv, end="")
-    sequence_id,actual,predicted,probability
-    7,a,a,0.9000
-    8,b,b,0.8000
+    >>> result = Evaluation({"mae": 0.5, "baseline_mae": 1.0}, "", "mae", False, "p.png", print)
+    >>> described(result, {"task": "forecasting", "dataset": "co2"}, 3).metrics
+    {'task': 'forecasting', 'dataset': 'co2', 'test_size': 3, 'mae': 0.5, 'baseline_mae': 1.0}
     """
-    if meta["task"] == "forecasting":
-        result = _evaluate_forecasts(meta, test, predicted)
-    elif meta["task"] == "classification":
-        result = _evaluate_classes(meta, test, predicted, train_labels)
-    else:
-        raise ValueError(
-            "evaluate expects meta task 'forecasting' or 'classification'. "
-            f"Received: task={meta['task']!r}"
-        )
-    about = {"task": meta["task"], "dataset": meta["dataset"], "test_size": len(test["x"])}
+    about = {"task": meta["task"], "dataset": meta["dataset"], "test_size": int(test_size)}
     return dataclasses.replace(result, metrics={**about, **result.metrics})
 
 
-def _csv_text(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+def csv_text(header: Iterable[str], rows: Iterable[Iterable]) -> str:
+    """A CSV table as text: the header, then one line per row (quoted where needed).
+
+    Example:
+
+    >>> print(csv_text(["a", "b"], [[1, "x, y"]]), end="")
+    a,b
+    1,"x, y"
+    """
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     return text.getvalue()
-
-
-def _evaluate_forecasts(meta: dict, test: dict, predicted: np.ndarray) -> Evaluation:
-    """Forecasts are changes from the last observed value; metrics and rows use the values."""
-    last_value = test["last_value"]
-    actual = last_value[:, None] + test["y"]
-    predicted = last_value[:, None] + predicted
-    rows = (
-        (int(time_step + step), step + 1, float(truth[step]), float(forecast[step]), float(last))
-        for time_step, truth, forecast, last in zip(
-            test["time_step"], actual, predicted, last_value, strict=True
-        )
-        for step in range(len(truth))
-    )
-    return Evaluation(
-        metrics=forecasting_metrics(actual, predicted, last_value),
-        predictions_csv=_csv_text(("time_step", "step", "actual", "predicted", "baseline"), rows),
-        headline="mae",
-        greater_is_better=False,
-        plot_name="predicted_vs_actual.png",
-        plot=functools.partial(
-            write_forecast_plot, test["time_step"], actual, predicted, unit=meta["target"]
-        ),
-    )
-
-
-def _evaluate_classes(
-    meta: dict, test: dict, probabilities: np.ndarray, train_labels: np.ndarray
-) -> Evaluation:
-    classes = meta["classes"]
-    metrics = classification_metrics(test["y"], probabilities, train_labels, classes)
-    best = np.argmax(probabilities, axis=-1)
-    rows = (
-        (sequence, classes[actual], classes[choice], f"{float(row[choice]):.4f}")
-        for sequence, actual, choice, row in zip(
-            test["sequence_id"], test["y"], best, probabilities, strict=True
-        )
-    )
-    return Evaluation(
-        metrics=metrics,
-        predictions_csv=_csv_text(("sequence_id", "actual", "predicted", "probability"), rows),
-        headline="accuracy",
-        greater_is_better=True,
-        plot_name="confusion_matrix.png",
-        plot=functools.partial(write_confusion_plot, metrics["confusion"], classes),
-    )
 
 
 def forecasting_metrics(y_true: np.ndarray, y_pred: np.ndarray, last_value: np.ndarray) -> dict:

@@ -23,24 +23,27 @@ from rnnkeras.pipeline.tracking.recording import require_active_run, scalar
 CLIPPING_MODES = ("none", "autoclip", "norm", "value", "global_norm")
 
 
-def compile_model(model: keras.Model, task: str, learning_rate: float) -> keras.Model:
-    """Compiles a pipeline model: MSE + MAE for forecasting, cross-entropy + accuracy otherwise.
+def compile_model(model: keras.Model, task, learning_rate: float) -> keras.Model:
+    """Compiles a pipeline model with Adam and the loss and metrics of its task kind.
+
+    Args:
+        model: the model `task.build_model` returned.
+        task: the task kind (`rnnkeras.pipeline.tasks.get(meta["task"])`): its `loss` and
+            `metrics` are used.
+        learning_rate: Adam's learning rate (`train.learning_rate`).
 
     Example:
 
+    >>> from rnnkeras.pipeline import tasks
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> compile_model(model, "forecasting", 1e-3).loss
+    >>> compile_model(model, tasks.get("forecasting"), 1e-3).loss
     'mse'
     """
-    if task == "forecasting":
-        loss, metrics = "mse", ["mae"]
-    elif task == "classification":
-        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
-    else:
-        raise ValueError(
-            f"compile_model expects task 'forecasting' or 'classification'. Received: task={task!r}"
-        )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=task.loss,
+        metrics=list(task.metrics),
+    )
     return model
 
 

@@ -12,8 +12,8 @@ from rnnkeras.pipeline.data import (
     prepare_table,
     read_source,
     spec_from_params,
-    table_to_arrays,
 )
+from rnnkeras.pipeline.tasks import table_to_arrays
 from tests.pipeline.tiny_params import classification_params, forecasting_params
 
 

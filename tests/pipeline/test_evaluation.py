@@ -1,9 +1,9 @@
-"""`rnnkeras.pipeline.evaluation.evaluate`: what the evaluate stage writes, for each task, without a model."""
+"""What the evaluate stage writes for each task kind (`Task.score`), without a model."""
 
 import numpy as np
 import pytest
 
-from rnnkeras.pipeline import evaluation
+from rnnkeras.pipeline import evaluation, tasks
 
 
 def forecasting_split():
@@ -19,7 +19,10 @@ def forecasting_split():
 
 def test_forecasts_are_scored_and_tabled_as_values_not_changes(tmp_path):
     meta, test = forecasting_split()
-    result = evaluation.evaluate(meta, test, np.array([[1.0, 1.0], [0.5, -1.0]]), np.zeros(3))
+    scored = tasks.get("forecasting").score(
+        meta, test, np.array([[1.0, 1.0], [0.5, -1.0]]), {"y": np.zeros((3, 2))}
+    )
+    result = evaluation.described(scored, meta, len(test["x"]))
     assert result.predictions_csv.splitlines() == [
         "time_step,step,actual,predicted,baseline",
         "5,1,11.0,11.0,10.0",
@@ -44,7 +47,9 @@ def test_classes_are_scored_against_the_majority_of_the_training_split(tmp_path)
     meta = {"task": "classification", "dataset": "vowels", "classes": ["a", "b, c"]}
     test = {"x": np.zeros((3, 2, 1)), "y": np.array([0, 1, 1]), "sequence_id": np.array([4, 5, 6])}
     probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.75, 0.25]])
-    result = evaluation.evaluate(meta, test, probabilities, train_labels=np.array([0, 0, 1]))
+    result = tasks.get("classification").score(
+        meta, test, probabilities, {"y": np.array([0, 0, 1])}
+    )
     assert result.predictions_csv.splitlines() == [
         "sequence_id,actual,predicted,probability",
         "4,a,a,0.9000",
@@ -59,7 +64,8 @@ def test_classes_are_scored_against_the_majority_of_the_training_split(tmp_path)
     assert plot == tmp_path / "confusion_matrix.png" and plot.stat().st_size > 0
 
 
-def test_an_unknown_task_is_named():
-    meta, test = forecasting_split()
-    with pytest.raises(ValueError, match=r"Received: task='tagging'"):
-        evaluation.evaluate({**meta, "task": "tagging"}, test, np.zeros((2, 2)), np.zeros(2))
+def test_an_unknown_task_kind_is_named_with_the_known_ones():
+    with pytest.raises(
+        ValueError, match=r"expected one of \[.*'forecasting'.*\]. Received: task='nope'"
+    ):
+        tasks.get("nope")

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from rnnkeras import layers
+from rnnkeras.pipeline import tasks
 from rnnkeras.pipeline.builders import (
     CELLS,
     build_classifier,
     build_forecaster,
-    build_model,
     recurrent_core,
 )
 
@@ -108,7 +108,9 @@ def test_built_models_survive_a_keras_file_round_trip(tmp_path):
         "target_scale": 0.5,
         "target_index": 1,
     }
-    model = build_model(meta, {"cell": "gru", "units": 4, "depth": 2, "bidirectional": True})
+    model = tasks.get("forecasting").build_model(
+        meta, {"cell": "gru", "units": 4, "depth": 2, "bidirectional": True}
+    )
     x = np.random.default_rng(3).normal(0, 1, (2, 8, 2)).astype("float32")
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")

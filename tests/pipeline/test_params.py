@@ -196,5 +196,16 @@ def test_the_csv_section_accepts_exactly_the_dataset_spec_fields():
     from rnnkeras.pipeline.data.spec import DatasetSpec
     from rnnkeras.pipeline.params_schema import CsvParams
 
-    spec_fields = {field.name for field in dataclasses.fields(DatasetSpec)} - {"name"}
+    # A CSV's layout follows from its task; a reader is for bundled files in other formats.
+    not_for_csv = {"name", "layout", "reader"}
+    spec_fields = {field.name for field in dataclasses.fields(DatasetSpec)} - not_for_csv
     assert set(CsvParams.model_fields) == spec_fields
+
+
+def test_the_schema_lists_exactly_the_datasets_of_the_dataset_table():
+    from typing import get_args
+
+    from rnnkeras.pipeline.data import DATASETS
+    from rnnkeras.pipeline.params_schema import PrepareParams
+
+    assert set(get_args(PrepareParams.model_fields["dataset"].annotation)) == set(DATASETS)

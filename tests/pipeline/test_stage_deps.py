@@ -26,8 +26,31 @@ PACKAGE_INITS = {
     "rnnkeras/pipeline/stages/__init__.py",
 }
 # Imported but never run by the stage: `tracking` imports the SavedModel builder only inside
-# `log_and_register_model`, which evaluate calls, not train.
-NOT_RUN = {"train": {"rnnkeras/export"}}
+# `log_and_register_model`, which evaluate calls, not train. A task kind's module
+# (`rnnkeras/pipeline/tasks/`) holds its part of every stage, each part importing what it
+# needs inside its method; a stage runs only its own part: prepare and validate the data side,
+# train `build_model`, evaluate `evaluate`/`register`, export `export`.
+MODEL_SIDE = {
+    "rnnkeras/export",
+    "rnnkeras/figures.py",
+    "rnnkeras/layers",
+    "rnnkeras/pipeline/builders.py",
+    "rnnkeras/pipeline/evaluation.py",
+    "rnnkeras/pipeline/tracking",
+    "rnnkeras/saving.py",
+}
+NOT_RUN = {
+    "prepare": MODEL_SIDE | {"rnnkeras/pipeline/validation"},
+    "validate": MODEL_SIDE,
+    "train": {"rnnkeras/export", "rnnkeras/pipeline/evaluation.py", "rnnkeras/pipeline/validation"},
+    "evaluate": {"rnnkeras/pipeline/builders.py", "rnnkeras/pipeline/validation"},
+    "export": {
+        "rnnkeras/figures.py",
+        "rnnkeras/pipeline/builders.py",
+        "rnnkeras/pipeline/evaluation.py",
+        "rnnkeras/pipeline/validation",
+    },
+}
 
 
 @functools.cache

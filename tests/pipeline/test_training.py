@@ -8,6 +8,7 @@ import pytest
 
 from rnnkeras.atomic_files import atomic_path
 from rnnkeras.callbacks import AutoClip, GradientClipping
+from rnnkeras.pipeline import tasks
 from rnnkeras.pipeline.builders import build_classifier
 from rnnkeras.pipeline.training import (
     clipping_callback,
@@ -43,7 +44,7 @@ def builder(calls):
     def build():
         calls.append(1)
         model = build_classifier(6, 2, 2, [0.0, 0.0], [1.0, 1.0], cell="gru", units=4)
-        return compile_model(model, "classification", 0.01)
+        return compile_model(model, tasks.get("classification"), 0.01)
 
     return build
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnkeras.pipeline.data import prepare_table, spec_from_params, table_to_arrays
+from rnnkeras.pipeline.data import prepare_table, spec_from_params
 from rnnkeras.pipeline.data.number_format import FEATURE_MAX
+from rnnkeras.pipeline.tasks import table_to_arrays
 from rnnkeras.pipeline.validation import summarize, validate_table
 from tests.pipeline.tiny_params import classification_params, forecasting_params
 

@@ -1,8 +1,8 @@
-"""Model-ready arrays: sliding windows for forecasting, padded sequences for classification.
+"""Model-ready arrays: sliding windows, padded sequences, and their files.
 
-Forecasting windows are stored relative to their last time step (`x`), with the future
-values of the target as changes from its last value (`y`) and that value (`last_value`):
-a forecast in the data's units is `last_value + prediction`.
+The pieces the task kinds (`rnnkeras.pipeline.tasks`) make their arrays with; each kind's
+`table_to_arrays` says what its arrays hold (forecasting windows, for instance, are stored
+relative to their last time step).
 
 On disk (written by the `validate` stage once the table passed every check) a folder holds
 `train.npz`, `val.npz`, `test.npz` and `meta.json`; docs/data.md describes every array.
@@ -99,136 +99,57 @@ def pad_sequences(
     return x, lengths
 
 
-def table_to_arrays(table, spec: spec_lib.DatasetSpec, prepare: dict) -> tuple[dict, dict]:
-    """Converts a validated prepared table into per-split arrays and their description.
+def parsed_sequences(table, spec: spec_lib.DatasetSpec) -> list:
+    """The validated table's sequences, numbers parsed, each sorted by time step.
 
     Args:
         table: the prepared table (see `prepare_table`) after it passed validation.
         spec: its dataset spec.
-        prepare: the `prepare` section of `params.yaml`; forecasting reads `window` and
-            `horizon`.
 
     Returns:
-        `(arrays, meta)`: `arrays[split]` is a dict of NumPy arrays for `train`, `val` and
-        `test`; `meta` describes them (task, features, classes, shapes, input statistics).
+        One `pandas.DataFrame` per sequence, in the table's order, with the feature and
+        time step columns as numbers.
 
     Example:
 
     >>> from rnnkeras.pipeline.data import bundled_spec, prepare_table
-    >>> params = {"window": 52, "horizon": 13, "val_fraction": 0.15, "test_fraction": 0.15}
-    >>> table = prepare_table(bundled_spec("co2"), params)
-    >>> arrays, meta = table_to_arrays(table, bundled_spec("co2"), params)
-    >>> arrays["train"]["x"].shape, arrays["train"]["y"].shape
-    ((1534, 52, 1), (1534, 13))
+    >>> spec = bundled_spec("japanese_vowels")
+    >>> groups = parsed_sequences(prepare_table(spec, {"val_fraction": 0.2}), spec)
+    >>> len(groups), groups[0]["lpc_01"].dtype
+    (640, dtype('float64'))
     """
     table = table.copy()
-    features = list(spec.feature_columns)
-    for column in features:
+    for column in spec.feature_columns:
         table[column] = column_to_numbers(table, column, spec, NUMBER_PATTERN, FEATURE_MAX)
     table[spec_lib.TIME] = column_to_numbers(
         table, spec_lib.TIME, spec, INTEGER_PATTERN, TIME_STEP_MAX
     )
-    groups = [
+    return [
         group.sort_values(spec_lib.TIME)
         for _, group in table.groupby(spec_lib.SEQUENCE, sort=False)
     ]
-    meta = {"task": spec.task, "dataset": spec.name, "features": features}
-    if spec.task == "forecasting":
-        arrays = _forecasting_arrays(groups, spec, prepare, meta)
-    else:
-        arrays = _classification_arrays(groups, spec, meta)
-    meta["counts"] = {split: int(len(arrays[split]["x"])) for split in spec_lib.SPLITS}
-    return arrays, meta
 
 
-def _forecasting_arrays(groups, spec, prepare, meta):
-    window = int(prepare.get("window", 52))
-    horizon = int(prepare.get("horizon", 1))
-    target_index = list(spec.feature_columns).index(spec.target_column)
-    parts = {split: [] for split in spec_lib.SPLITS}
-    for group in groups:
-        values = group[list(spec.feature_columns)].to_numpy(np.float32)
-        x, y, end = make_windows(values, window, horizon, target_index)
-        last_target_split = group[spec_lib.SPLIT].to_numpy()[end + horizon - 1]
-        time_step = group[spec_lib.TIME].to_numpy()[end]
-        for split in spec_lib.SPLITS:
-            keep = last_target_split == split
-            parts[split].append((x[keep], y[keep], time_step[keep]))
-    arrays = {}
-    for split, pieces in parts.items():
-        x = np.concatenate([p[0] for p in pieces])
-        y = np.concatenate([p[1] for p in pieces])
-        last = x[:, -1, :]
-        # Windows relative to their last step and targets as changes from the last target
-        # value: the model never sees the level of a trending series, so it works (and
-        # quantizes to int8) outside the range of the training years too.
-        arrays[split] = {
-            "x": x - last[:, None, :],
-            "y": y - last[:, target_index : target_index + 1],
-            "last_value": last[:, target_index],
-            "time_step": np.concatenate([p[2] for p in pieces]).astype(np.int64),
-        }
-    train = arrays["train"]
-    if not len(train["x"]):
-        raise ValueError(
-            f"Dataset '{spec.name}': no training window fits; each series needs more than "
-            f"window + horizon steps in the train split. Received: window={window}, "
-            f"horizon={horizon}"
-        )
-    meta.update(
-        target=spec.target_column,
-        target_index=target_index,
-        window=window,
-        horizon=horizon,
-        input_variance=_safe_variance(train["x"].reshape(-1, train["x"].shape[-1])),
-        target_scale=float(np.sqrt(_safe_variance(train["y"].reshape(-1, 1))[0])),
-    )
-    return arrays
+def safe_variance(values: np.ndarray) -> list[float]:
+    """Per-column variance of `values` `(n, features)`, 1.0 where a column is constant.
 
+    Example:
 
-def _classification_arrays(groups, spec, meta):
-    # Without declared labels the classes are those of the train split (validation refuses a
-    # label seen only in val or test, which the model could never have learned).
-    labels = {
-        str(group[spec_lib.LABEL].iloc[0])
-        for group in groups
-        if group[spec_lib.SPLIT].iloc[0] == "train"
-    }
-    classes = list(spec.labels) if spec.labels else sorted(labels, key=_natural_key)
-    index = {label: i for i, label in enumerate(classes)}
-    longest = max(len(group) for group in groups)
-    length = int(spec.sequence_length[1]) if spec.sequence_length else longest
-    arrays = {}
-    for split in spec_lib.SPLITS:
-        chosen = [g for g in groups if g[spec_lib.SPLIT].iloc[0] == split]
-        x, lengths = pad_sequences(
-            [g[list(spec.feature_columns)].to_numpy(np.float32) for g in chosen],
-            length,
-            value=0.0,
-        )
-        arrays[split] = {
-            "x": x,
-            "y": np.array([index[str(g[spec_lib.LABEL].iloc[0])] for g in chosen], np.int32),
-            "lengths": lengths,
-            "sequence_id": np.array([str(g[spec_lib.SEQUENCE].iloc[0]) for g in chosen]),
-        }
-    train = arrays["train"]
-    frames = np.concatenate([x[:n] for x, n in zip(train["x"], train["lengths"], strict=True)])
-    meta.update(
-        classes=classes,
-        max_length=length,
-        input_mean=[float(v) for v in frames.mean(axis=0)],
-        input_variance=_safe_variance(frames),
-    )
-    return arrays
-
-
-def _safe_variance(values: np.ndarray) -> list[float]:
+    >>> safe_variance(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    [1.0, 1.0]
+    """
     variance = np.var(values.astype(np.float64), axis=0)
     return [float(v) if v > 1e-12 else 1.0 for v in variance]
 
 
-def _natural_key(label: str):
+def natural_key(label: str):
+    """Sort key that puts numeric labels in numeric order (`"2"` before `"10"`), text after.
+
+    Example:
+
+    >>> sorted(["10", "b", "2"], key=natural_key)
+    ['2', '10', 'b']
+    """
     try:
         return (0, float(label), label)
     except ValueError:

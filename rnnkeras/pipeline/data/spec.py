@@ -1,12 +1,16 @@
 """What a sequence table looks like: its columns, its task and the bounds its values must respect."""
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
-TASKS = ("forecasting", "classification")
+# The task kinds a `csv` dataset may declare; bundled datasets name any kind of
+# `rnnkeras.pipeline.tasks`.
+CSV_TASKS = ("forecasting", "classification")
 MISSING_POLICIES = ("error", "interpolate")
+LAYOUTS = ("sequences", "series")
 
 # Names of the structural columns in a prepared table; user columns are renamed to these.
 SEQUENCE = "sequence_id"
@@ -24,9 +28,10 @@ class DatasetSpec:
 
     Args:
         name: a short name used in reports (`co2`, `japanese_vowels`, or `csv` for your own file).
-        path: the CSV file.
-        task: `"forecasting"` (windows of past values predict the next values of `target_column`)
-            or `"classification"` (each sequence has one label in `label_column`).
+        path: the CSV file (the file validation messages name, with its line numbers).
+        task: the task kind, a name of `rnnkeras.pipeline.tasks`: e.g. `"forecasting"` (windows
+            of past values predict the next values of `target_column`) or `"classification"`
+            (each sequence has one label in `label_column`).
         time_column: the time step column: numbers, strictly increasing within a sequence
             (for forecasting, consecutive: each step exactly 1 more than the previous one).
         feature_columns: the numeric columns the model reads at every time step.
@@ -42,6 +47,12 @@ class DatasetSpec:
         labels: the known classes, or `None` to accept the classes of the training split.
         missing: `"error"` (an empty feature cell fails validation) or `"interpolate"`
             (`prepare` fills gaps linearly in time and flags the rows in an `imputed` column).
+        layout: `"sequences"` (independent sequences, split by sequence, one label and one
+            split per sequence) or `"series"` (long series, split by time, consecutive time
+            steps, labels, if any, per step). Forecasting defaults to `"series"`.
+        reader: the function that reads `path` into a table of text cells with a
+            `source_row` column (default: `rnnkeras.pipeline.data.read_source`, for CSV files
+            in the long format); a bundled dataset in another format names its own.
 
     Example:
 
@@ -64,11 +75,21 @@ class DatasetSpec:
     min_rows: int = 1
     labels: tuple[str, ...] | None = None
     missing: str = "error"
+    layout: str | None = None
+    reader: Callable | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
-        if self.task not in TASKS:
+        if not isinstance(self.task, str) or not self.task:
             raise ValueError(
-                f"Dataset '{self.name}': task must be one of {TASKS}. Received: task={self.task!r}"
+                f"Dataset '{self.name}': task must name a task kind. Received: task={self.task!r}"
+            )
+        if self.layout is None:
+            layout = "series" if self.task == "forecasting" else "sequences"
+            object.__setattr__(self, "layout", layout)
+        if self.layout not in LAYOUTS:
+            raise ValueError(
+                f"Dataset '{self.name}': layout must be one of {LAYOUTS}. "
+                f"Received: layout={self.layout!r}"
             )
         if self.missing not in MISSING_POLICIES:
             raise ValueError(
@@ -90,7 +111,9 @@ class DatasetSpec:
                 f"Dataset '{self.name}': a classification table needs a sequence_column "
                 f"(one label per sequence). Received: sequence_column={self.sequence_column!r}"
             )
-        if self.task == "forecasting" and self.target_column not in self.feature_columns:
+        if (self.task == "forecasting" or self.target_column is not None) and (
+            self.target_column not in self.feature_columns
+        ):
             raise ValueError(
                 f"Dataset '{self.name}': the forecasting target_column must be one of the "
                 f"feature_columns {list(self.feature_columns)}. "
@@ -155,7 +178,7 @@ BUNDLED = {
 
 
 def bundled_spec(name: str) -> DatasetSpec:
-    """The spec of a dataset that ships with rnnkeras (`"co2"` or `"japanese_vowels"`).
+    """The spec of a CSV dataset that ships with rnnkeras (`"co2"` or `"japanese_vowels"`).
 
     Example:
 
@@ -164,49 +187,8 @@ def bundled_spec(name: str) -> DatasetSpec:
     """
     if name not in BUNDLED:
         raise ValueError(
-            f"Unknown bundled dataset; expected one of {sorted(BUNDLED)}. Received: name={name!r}"
+            f"Unknown bundled CSV dataset; expected one of {sorted(BUNDLED)}. Received: name={name!r}"
         )
     fields = dict(BUNDLED[name])
     fields["path"] = BUNDLED_DIR / fields["path"]
     return DatasetSpec(name=name, **fields)
-
-
-def spec_from_params(prepare: dict, root: str | Path = ".") -> DatasetSpec:
-    """Builds the dataset spec selected by the `prepare` section of `params.yaml`.
-
-    `prepare.dataset` is `co2` or `japanese_vowels` (bundled) or `csv`, in which case
-    `prepare.csv` describes your file (see docs/data.md); a relative `path` is resolved
-    against `root`.
-
-    Example:
-
-    >>> spec_from_params({"dataset": "co2"}).name
-    'co2'
-    """
-    dataset = prepare.get("dataset")
-    if dataset in BUNDLED:
-        return bundled_spec(dataset)
-    if dataset != "csv":
-        raise ValueError(
-            f"prepare.dataset must be one of {sorted(BUNDLED) + ['csv']}. "
-            f"Received: dataset={dataset!r}"
-        )
-    csv = dict(prepare.get("csv") or {})
-    known = {f.name for f in dataclasses.fields(DatasetSpec)} - {"name"}
-    unknown = sorted(set(csv) - known)
-    if unknown:
-        raise ValueError(
-            f"prepare.csv accepts the keys {sorted(known)}. Received: unknown keys={unknown}"
-        )
-    if not csv.get("path"):
-        raise ValueError(
-            "prepare.csv.path must name your CSV file when prepare.dataset is csv. "
-            f"Received: path={csv.get('path')!r}"
-        )
-    csv["path"] = Path(root) / csv["path"]
-    for key in ("feature_columns", "value_range", "sequence_length", "labels"):
-        if csv.get(key) is not None:
-            csv[key] = tuple(csv[key])
-    if csv.get("labels") is not None:
-        csv["labels"] = tuple(str(label) for label in csv["labels"])
-    return DatasetSpec(name="csv", **csv)

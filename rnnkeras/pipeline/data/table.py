@@ -49,11 +49,11 @@ def read_source(path: str | Path):
 
 
 def prepare_table(spec: spec_lib.DatasetSpec, prepare: dict):
-    """Turns the source CSV of `spec` into the prepared long-format table.
+    """Turns the source file of `spec` into the prepared long-format table.
 
     The prepared table has the columns `source_row`, `sequence_id`, `time_step`, the feature
-    columns, `label` (classification), `split` and `imputed`, one row per time step, in file
-    order. Columns absent from the source stay absent (validation reports them).
+    columns, `label` (when the spec has labels), `split` and `imputed`, one row per time
+    step, in file order. Columns absent from the source stay absent (validation reports them).
 
     Args:
         spec: the dataset layout (see `DatasetSpec`).
@@ -73,7 +73,7 @@ def prepare_table(spec: spec_lib.DatasetSpec, prepare: dict):
     >>> int(table["imputed"].astype(int).sum())
     59
     """
-    table = read_source(spec.path)
+    table = (spec.reader or read_source)(spec.path)
     renames = {source: prepared for prepared, source in spec.source_names.items()}
     table = table.rename(columns=renames)
     if spec.sequence_column is None and len(table.columns) > 1:
@@ -126,7 +126,7 @@ def _interpolate_gaps(table, spec):
 
 
 def _assign_split(table, spec, prepare):
-    """Adds or completes the `split` column: by time for forecasting, by sequence otherwise."""
+    """Adds or completes the `split` column: by time for a series layout, else by sequence."""
     val_fraction = float(prepare.get("val_fraction", 0.15))
     test_fraction = float(prepare.get("test_fraction", 0.15))
     if not (0.0 < val_fraction < 1.0 and 0.0 <= test_fraction < 1.0):
@@ -139,7 +139,7 @@ def _assign_split(table, spec, prepare):
             "prepare.val_fraction + prepare.test_fraction must leave rows for training. "
             f"Received: val_fraction={val_fraction}, test_fraction={test_fraction}"
         )
-    if spec.task == "forecasting" and spec_lib.SPLIT not in table.columns:
+    if spec.layout == "series" and spec_lib.SPLIT not in table.columns:
         groups = table.groupby(spec_lib.SEQUENCE, sort=False)
         position = groups.cumcount().to_numpy()
         length = groups[spec_lib.SEQUENCE].transform("size").to_numpy()

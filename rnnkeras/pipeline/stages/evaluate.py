@@ -6,6 +6,7 @@ from pathlib import Path
 from rnnkeras.pipeline.stages import entry, keras_backend, paths
 from rnnkeras.pipeline.stages.outputs import staged_outputs
 
+SPLITS = ("train", "val", "test")
 OUTPUTS = (paths.METRICS, paths.PREDICTIONS, paths.PLOTS, paths.REGISTRY)
 
 
@@ -17,22 +18,21 @@ def run(params: dict, root: Path = Path(".")) -> None:
 
     import keras
 
-    from rnnkeras.pipeline import evaluation, tracking
-    from rnnkeras.pipeline.data import load_arrays, load_meta
+    from rnnkeras.pipeline import evaluation, tasks, tracking
+    from rnnkeras.pipeline.data import load_arrays, load_meta, registered_model_name
 
-    test = load_arrays(root / paths.VALIDATED, "test")
+    meta = load_meta(root / paths.VALIDATED)
+    task = tasks.get(meta["task"])
+    splits = {split: load_arrays(root / paths.VALIDATED, split) for split in SPLITS}
+    test = splits["test"]
     model = keras.models.load_model(root / paths.MODEL)
-    result = evaluation.evaluate(
-        load_meta(root / paths.VALIDATED),
-        test,
-        model.predict(test["x"], verbose=0),
-        train_labels=load_arrays(root / paths.VALIDATED, "train")["y"],
-    )
+    result = evaluation.described(task.evaluate(model, meta, splits), meta, len(test["x"]))
     mlflow_params = params.get("mlflow", {})
     registry_params = {
         "registered_model": mlflow_params.get("registered_model", "rnnkeras"),
         "alias": mlflow_params.get("alias", "champion"),
     }
+    registered_name = registered_model_name(params)
     # Written aside and moved in together at the end: a failed evaluate keeps the last good ones.
     with staged_outputs(root, OUTPUTS) as out:
         out[paths.METRICS].write_text(json.dumps(result.metrics, indent=2) + "\n")
@@ -47,14 +47,8 @@ def run(params: dict, root: Path = Path(".")) -> None:
             tracking.log_artifacts(
                 [out[paths.METRICS], out[paths.PREDICTIONS], out[paths.PLOTS]], "evaluation"
             )
-            registry = tracking.log_and_register_model(
-                model,
-                input_example=test["x"][:5],
-                registered_name=registry_params["registered_model"],
-                metric_name=f"test.{result.headline}",
-                metric_value=result.metrics[result.headline],
-                greater_is_better=result.greater_is_better,
-                alias=registry_params["alias"],
+            registry = task.register(
+                model, meta, test, result, registered_name, registry_params["alias"]
             )
         out[paths.REGISTRY].write_text(json.dumps(registry, indent=2) + "\n")
     print(f"evaluate: {result.summary()} -> {paths.METRICS}")

@@ -18,45 +18,19 @@ def run(params: dict, root: Path = Path(".")) -> None:
 
     import keras
 
-    from rnnkeras.export import export_saved_model, export_tflite, write_export_report
-    from rnnkeras.pipeline import tracking
+    from rnnkeras.pipeline import tasks, tracking
     from rnnkeras.pipeline.data import load_arrays, load_meta
 
     export = params["export"]
     meta = load_meta(root / paths.VALIDATED)
-    test = load_arrays(root / paths.VALIDATED, "test")
-    calibration = load_arrays(root / paths.VALIDATED, "train")["x"]
+    splits = {split: load_arrays(root / paths.VALIDATED, split) for split in ("train", "test")}
     model = keras.models.load_model(root / paths.MODEL, compile=False)
     # Written aside and moved in together at the end: a failed export (parity included)
     # keeps the last good files.
     with staged_outputs(root, OUTPUTS) as staged:
         out = staged[paths.EXPORT]
-        saved = export_saved_model(model, out / "saved_model", version=1, overwrite=True)
-        files = []
-        for mode in export.get("quantize", ["none"]):
-            name = "float32" if mode in (None, "none") else mode
-            files.append(
-                export_tflite(
-                    model,
-                    out / f"model_{name}.tflite",
-                    batch_size=int(export.get("batch_size", 1)),
-                    quantize=mode,
-                    representative_data=calibration,
-                    # rnnkeras.pipeline.data pads at the end, which lets masked LSTMs use the fused op.
-                    right_padded=meta["task"] == "classification",
-                )
-            )
         report_path, summary_path = staged[paths.EXPORT_REPORT], staged[paths.EXPORT_SUMMARY]
-        report = write_export_report(
-            model,
-            report_path,
-            test["x"],
-            test["y"],
-            saved_model=saved,
-            tflite=files,
-            task="classification" if meta["task"] == "classification" else "regression",
-            strict=False,
-        )
+        report = tasks.get(meta["task"]).export(model, meta, splits, out, export, report_path)
         # The report names the files where they end up, not where they were written.
         for summary in (report_path, summary_path):
             summary.write_text(summary.read_text().replace(str(out), str(root / paths.EXPORT)))

@@ -6,12 +6,13 @@ from rnnkeras.pipeline.stages import entry, paths
 
 
 def run(params: dict, root: Path = Path(".")) -> None:
-    """Reads the CSV chosen by `prepare.dataset`, assigns splits, fills gaps if so declared,
+    """Reads the data chosen by `prepare.dataset`, assigns splits, fills gaps if so declared,
     and writes data/prepared/sequences.csv (no value is judged here: `validate` does that)."""
-    from rnnkeras.pipeline.data import prepare_table, spec_from_params, write_table
+    from rnnkeras.pipeline import tasks
+    from rnnkeras.pipeline.data import spec_from_params, write_table
 
     spec = spec_from_params(params["prepare"], root)
-    table = prepare_table(spec, params["prepare"])
+    table = tasks.get(spec.task).prepare_table(spec, params["prepare"])
     write_table(table, root / paths.PREPARED_TABLE)
     print(f"prepare: {len(table)} rows from {spec.path} -> {paths.PREPARED_TABLE}")
 

@@ -31,7 +31,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
     from rnnkeras import callbacks as callbacks_package
     from rnnkeras import layers, seeding
     from rnnkeras.callbacks import GradientFlowMonitor
-    from rnnkeras.pipeline import builders, tracking, training
+    from rnnkeras.pipeline import builders, tasks, tracking, training
     from rnnkeras.pipeline.data import load_arrays, load_meta
     from rnnkeras.pipeline.training import fingerprint, source_fingerprint
     from rnnkeras.seeding import seed_everything
@@ -42,12 +42,14 @@ def run(params: dict, root: Path = Path(".")) -> None:
     arrays = {split: load_arrays(root / paths.VALIDATED, split) for split in ("train", "val")}
     # The code that builds and trains the model is part of the setup: a checkpoint made by
     # other code is not resumed.
-    code = source_fingerprint(callbacks_package, layers, builders, seeding, training)
+    task = tasks.get(meta["task"])
+    code = source_fingerprint(callbacks_package, layers, builders, tasks, seeding, training)
     setup = fingerprint(train, meta, code, arrays["train"]["x"], arrays["train"]["y"])
 
     def build():
-        model = builders.build_model(meta, train)
-        return training.compile_model(model, meta["task"], train["learning_rate"])
+        return training.compile_model(
+            task.build_model(meta, train), task, train["learning_rate"]
+        )
 
     probe = (arrays["val"]["x"][:PROBE_SIZE], arrays["val"]["y"][:PROBE_SIZE])
     tracking.configure(root)

@@ -15,15 +15,16 @@ def run(params: dict, root: Path = Path(".")) -> int:
     Returns 1 when an expectation failed, so the pipeline stops here."""
     import pandas as pd
 
-    from rnnkeras.pipeline import validation
-    from rnnkeras.pipeline.data import save_arrays, spec_from_params, table_to_arrays
+    from rnnkeras.pipeline import tasks, validation
+    from rnnkeras.pipeline.data import save_arrays, spec_from_params
     from rnnkeras.pipeline.data.spec import SOURCE_ROW
 
     spec = spec_from_params(params["prepare"], root)
+    task = tasks.get(spec.task)
     table = pd.read_csv(root / paths.PREPARED_TABLE, dtype=str, keep_default_na=True)
     if SOURCE_ROW in table:
         table[SOURCE_ROW] = table[SOURCE_ROW].astype(int)
-    report = validation.validate_table(
+    report = task.validate_table(
         table, spec, max_examples=int(params["validate"].get("max_examples", 5))
     )
     validation.write_report(report, root / paths.VALIDATION_REPORT, root / paths.VALIDATION_SUMMARY)
@@ -36,7 +37,7 @@ def run(params: dict, root: Path = Path(".")) -> int:
         for failure in report["failures"]:
             print(f"  - {failure}", file=sys.stderr)
         return 1
-    arrays, meta = table_to_arrays(table, spec, params["prepare"])
+    arrays, meta = tasks.table_to_arrays(table, spec, params["prepare"])
     save_arrays(root / paths.VALIDATED, arrays, meta)
     print(
         f"validate: {len(report['checks'])} expectations passed; arrays "

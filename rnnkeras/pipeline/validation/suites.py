@@ -4,8 +4,8 @@ The *format* suite sees the cells as text: columns present, no empty cells, numb
 (by the patterns the loader uses, `rnnkeras.pipeline.data.number_format`), labels and split
 names from the known set, enough rows. The *content* suite sees the parsed numbers
 (`content_frame`): finite values of a magnitude the float32 models can scale, value ranges,
-time steps strictly increasing within each sequence (consecutive for forecasting), sequence
-lengths within bounds, one label and one split per sequence, and (without declared labels) no
+time steps strictly increasing within each sequence (consecutive for a series), sequence
+lengths within bounds, one label and one split per sequence (not for a series), and (without declared labels) no
 label in val or test that train lacks.
 
 `gx` is the `great_expectations` module, imported by the caller (`validate_table`).
@@ -192,7 +192,7 @@ def content_suite(gx, table, spec: spec_lib.DatasetSpec):
     if spec_lib.SEQUENCE not in table:
         return suite
     if spec_lib.TIME in table:
-        if spec.task == "forecasting":
+        if spec.layout == "series":
             step = {"min_value": 1, "max_value": 1}
             description = "time steps must be consecutive within a sequence (each +1)"
         else:
@@ -221,7 +221,8 @@ def content_suite(gx, table, spec: spec_lib.DatasetSpec):
         (spec_lib.LABEL, "labels_per_sequence", "label"),
         (spec_lib.SPLIT, "splits_per_sequence", "split"),
     ):
-        if column in table and (column != spec_lib.SPLIT or spec.task == "classification"):
+        # A series is split by time and may label each step; sequences have one of each.
+        if column in table and spec.layout == "sequences":
             suite.add_expectation(
                 gxe.ExpectColumnValuesToBeInSet(
                     column=derived,
