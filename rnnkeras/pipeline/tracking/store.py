@@ -105,7 +105,7 @@ def configure(project_root: str | Path = ".") -> str:
     a file of the project: inside the temporary copy DVC runs an experiment in, of
     the project the copy was made from (see `store_folder`). A SQLite store is
     then checked to still sit where its runs were recorded (see
-    `check_store_location`).
+    `check_store_location`); a tracking server (`http://`, `https://`), to answer.
 
     Args:
         project_root: Folder of the embedded store (used only when
@@ -116,7 +116,8 @@ def configure(project_root: str | Path = ".") -> str:
 
     Raises:
         ValueError: When the SQLite store's artifacts are in another folder (a moved or
-            copied project).
+            copied project), or a tracking server does not answer (see
+            `check_server_answers`): the train stage calls this before it trains.
 
     Example:
 
@@ -134,6 +135,7 @@ def configure(project_root: str | Path = ".") -> str:
     if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
         uri = f"{prefix}{store_folder(Path.cwd()) / uri[len(prefix) :]}"
     check_store_location(uri)
+    check_server_answers(uri)
     mlflow.set_tracking_uri(uri)
     _exported_uri = None if chosen_by_user else uri
     return uri
@@ -190,6 +192,51 @@ def check_store_location(tracking_uri: str) -> None:
             "store here by moving mlflow.db and mlartifacts/ aside (docs/mlflow.md, "
             f"'Moving a project'). Received: tracking_uri={tracking_uri}"
         )
+
+
+def check_server_answers(tracking_uri: str, timeout_s: float = 10.0) -> None:
+    """Refuses a tracking server that does not answer, before anything is trained.
+
+    MLflow's client retries an unreachable server for minutes and then fails in the middle
+    of a run; this asks the server's `/health` once instead. Any HTTP answer below 500
+    (even 401 or 404 from a proxy) means a server is there. Other stores are not checked.
+
+    Args:
+        tracking_uri: An MLflow tracking URI; only `http://` and `https://` are checked.
+        timeout_s: Seconds to wait for the answer.
+
+    Raises:
+        ValueError: When the server cannot be reached, does not answer within `timeout_s`,
+            or answers with a server error; the message names the URI.
+
+    Example:
+
+    >>> check_server_answers("sqlite:////srv/project/mlflow.db")  # not a server: no check
+    >>> check_server_answers("http://127.0.0.1:9", timeout_s=1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The MLflow tracking server http://127.0.0.1:9 does not answer ...
+    """
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    if not tracking_uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urlopen(f"{tracking_uri.rstrip('/')}/health", timeout=timeout_s):
+            return
+    except HTTPError as error:
+        if error.code < 500:
+            return
+        reason = f"HTTP {error.code} {error.reason}"
+    except OSError as error:
+        reason = str(getattr(error, "reason", error))
+    raise ValueError(
+        f"The MLflow tracking server {tracking_uri} does not answer ({reason}); nothing "
+        "was trained or recorded. Start it (`make tracking-server`, docs/scale.md), point "
+        "MLFLOW_TRACKING_URI at a server that runs, or unset it to record into the "
+        f"project's own store. Received: MLFLOW_TRACKING_URI={tracking_uri}"
+    )
 
 
 def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
