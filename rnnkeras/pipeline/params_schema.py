@@ -68,9 +68,17 @@ class CsvParams(Section):
         return self
 
 
+class DigitsParams(Section):
+    """`prepare.digits`: how an 8x8 image becomes a sequence (rnnkeras.pipeline.data.digits)."""
+
+    order: Literal["rows", "pixels"] = "rows"
+
+
 class PrepareParams(Section):
-    dataset: Literal["japanese_vowels", "co2", "csv"] = "japanese_vowels"
+    # The keys of rnnkeras.pipeline.data.datasets.DATASETS (a test keeps them equal).
+    dataset: Literal["japanese_vowels", "co2", "csv", "digits"] = "japanese_vowels"
     csv: CsvParams | None = None
+    digits: DigitsParams = DigitsParams()
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
     test_fraction: Fraction = 0.15
     window: PositiveInt = 52

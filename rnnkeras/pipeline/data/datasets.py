@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import rnnkeras.pipeline.data.spec as spec_lib
+from rnnkeras.pipeline.data.digits import digits_spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +67,7 @@ DATASETS: dict[str, Dataset] = {
     ),
     "co2": Dataset(lambda prepare, root: spec_lib.bundled_spec("co2")),
     "csv": Dataset(_csv_spec, own_registered_model=False),
+    "digits": Dataset(digits_spec),
 }
 """`prepare.dataset` value -> its `Dataset`."""
 
