@@ -76,7 +76,7 @@ class DigitsParams(Section):
 
 class PrepareParams(Section):
     # The keys of rnnkeras.pipeline.data.datasets.DATASETS (a test keeps them equal).
-    dataset: Literal["japanese_vowels", "co2", "csv", "digits"] = "japanese_vowels"
+    dataset: Literal["japanese_vowels", "co2", "csv", "digits", "anomaly"] = "japanese_vowels"
     csv: CsvParams | None = None
     digits: DigitsParams = DigitsParams()
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2

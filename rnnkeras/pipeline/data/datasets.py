@@ -68,6 +68,7 @@ DATASETS: dict[str, Dataset] = {
     "co2": Dataset(lambda prepare, root: spec_lib.bundled_spec("co2")),
     "csv": Dataset(_csv_spec, own_registered_model=False),
     "digits": Dataset(digits_spec),
+    "anomaly": Dataset(lambda prepare, root: spec_lib.bundled_spec("anomaly")),
 }
 """`prepare.dataset` value -> its `Dataset`."""
 

@@ -149,6 +149,21 @@ class DatasetSpec:
 
 
 BUNDLED = {
+    "anomaly": {
+        "path": "ucr_internal_bleeding16.csv",
+        "task": "anomaly",
+        "layout": "series",
+        "time_column": "timestamp",
+        "feature_columns": ("value",),
+        "target_column": "value",
+        "label_column": "is_anomaly",
+        "split_column": "split",
+        "value_range": (0.0, 300.0),
+        "sequence_length": (7000, 8000),
+        "min_rows": 7000,
+        "labels": ("0", "1"),
+        "missing": "error",
+    },
     "co2": {
         "path": "co2_weekly.csv",
         "task": "forecasting",

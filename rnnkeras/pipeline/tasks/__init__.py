@@ -47,10 +47,11 @@ meta; `train` compiles `build_model(meta, train)` with `task.loss` and `task.met
 plot, logs them to MLflow and calls `task.register`; `export` calls `task.export`.
 """
 
-from rnnkeras.pipeline.tasks import classification, forecasting
+from rnnkeras.pipeline.tasks import anomaly, classification, forecasting
 from rnnkeras.pipeline.tasks.base import Task
 
 KINDS: dict[str, Task] = {
+    "anomaly": anomaly.TASK,
     "classification": classification.TASK,
     "forecasting": forecasting.TASK,
 }
