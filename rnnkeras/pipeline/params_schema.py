@@ -74,10 +74,20 @@ class DigitsParams(Section):
     order: Literal["rows", "pixels"] = "rows"
 
 
+class TranslationParams(Section):
+    """`prepare.translation`: the dates task's data size, attention and beam width
+    (rnnkeras.pipeline.tasks.translation)."""
+
+    pairs: Annotated[int, Field(ge=100, le=36524)] = 6000
+    attention: Literal["luong", "bahdanau"] = "luong"
+    beam_width: PositiveInt = 4
+
+
 class PrepareParams(Section):
     # The keys of rnnkeras.pipeline.data.datasets.DATASETS (a test keeps them equal).
-    dataset: Literal["japanese_vowels", "co2", "csv", "digits", "anomaly"] = "japanese_vowels"
+    dataset: Literal["japanese_vowels", "co2", "csv", "digits", "anomaly", "translation"] = "japanese_vowels"
     csv: CsvParams | None = None
+    translation: TranslationParams = TranslationParams()
     digits: DigitsParams = DigitsParams()
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
     test_fraction: Fraction = 0.15

@@ -34,20 +34,28 @@ MODEL_SIDE = {
     "rnnkeras/export",
     "rnnkeras/figures.py",
     "rnnkeras/layers",
+    "rnnkeras/models",
     "rnnkeras/pipeline/builders.py",
     "rnnkeras/pipeline/evaluation.py",
+    "rnnkeras/pipeline/text_metrics.py",
     "rnnkeras/pipeline/tracking",
     "rnnkeras/saving.py",
 }
 NOT_RUN = {
     "prepare": MODEL_SIDE | {"rnnkeras/pipeline/validation"},
     "validate": MODEL_SIDE,
-    "train": {"rnnkeras/export", "rnnkeras/pipeline/evaluation.py", "rnnkeras/pipeline/validation"},
+    "train": {
+        "rnnkeras/export",
+        "rnnkeras/pipeline/evaluation.py",
+        "rnnkeras/pipeline/text_metrics.py",
+        "rnnkeras/pipeline/validation",
+    },
     "evaluate": {"rnnkeras/pipeline/builders.py", "rnnkeras/pipeline/validation"},
     "export": {
         "rnnkeras/figures.py",
         "rnnkeras/pipeline/builders.py",
         "rnnkeras/pipeline/evaluation.py",
+        "rnnkeras/pipeline/text_metrics.py",
         "rnnkeras/pipeline/validation",
     },
 }

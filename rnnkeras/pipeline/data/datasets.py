@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import rnnkeras.pipeline.data.spec as spec_lib
+from rnnkeras.pipeline.data.locale_dates import dataset_spec as translation_spec
 from rnnkeras.pipeline.data.digits import digits_spec
 
 
@@ -69,6 +70,7 @@ DATASETS: dict[str, Dataset] = {
     "csv": Dataset(_csv_spec, own_registered_model=False),
     "digits": Dataset(digits_spec),
     "anomaly": Dataset(lambda prepare, root: spec_lib.bundled_spec("anomaly")),
+    "translation": Dataset(translation_spec),
 }
 """`prepare.dataset` value -> its `Dataset`."""
 

@@ -18,8 +18,11 @@ seen in training in any writing. A lookup of the training set therefore cannot c
 """
 
 import datetime
+from pathlib import Path
 
 import numpy as np
+
+import rnnkeras.pipeline.data.spec as spec_lib
 
 LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "pt_BR", "nl_NL")
 # `short` is left out: `3/14/87` leaves the century to guesswork.
@@ -88,3 +91,51 @@ def date_pairs(count: int, seed: int = 0, val_fraction: float = 0.1, test_fracti
         source = format_date(date, format=form, locale=locale)
         rows.append((str(index), locale, form, source, date.isoformat(), split[index]))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def alphabet() -> str:
+    """Every character the dates of `LOCALES` and `FORMATS` can be written with, sorted.
+
+    The ten digits, and what Babel writes for each month (the 15th) and each weekday (the first
+    week of 2001) in every locale and format: the source vocabulary of the task, fixed by CLDR
+    rather than by which dates happened to fall in the training split.
+
+    Example:
+
+    >>> characters = alphabet()
+    >>> "0" in characters and "û" in characters and "ä" in characters, len(characters)
+    (True, 56)
+    """
+    from babel.dates import format_date
+
+    dates = [datetime.date(2001, month, 15) for month in range(1, 13)]
+    dates += [datetime.date(2001, 1, day) for day in range(1, 8)]
+    written = {
+        format_date(date, format=form, locale=locale)
+        for locale in LOCALES
+        for form in FORMATS
+        for date in dates
+    }
+    return "".join(sorted(set("0123456789").union(*written)))
+
+
+def dataset_spec(prepare: dict, root: str | Path = ".") -> spec_lib.DatasetSpec:
+    """The `translation` dataset's spec: task kind `translation`, generated pairs.
+
+    Its `path` is the prepared table `data/prepared/sequences.csv` under `root` (the same path as
+    `rnnkeras.pipeline.stages.paths.PREPARED_TABLE`): the pairs are made by `prepare`, so the
+    validation messages name the lines of that file.
+
+    Example:
+
+    >>> dataset_spec({}).task, str(dataset_spec({}, "project").path)
+    ('translation', 'project/data/prepared/sequences.csv')
+    """
+    return spec_lib.DatasetSpec(
+        name="translation",
+        path=Path(root) / "data" / "prepared" / "sequences.csv",
+        task="translation",
+        time_column="pair_id",
+        feature_columns=("source",),
+        sequence_column="pair_id",
+    )
