@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import rnnkeras.pipeline.data.spec as spec_lib
-from rnnkeras.pipeline.data.locale_dates import dataset_spec as translation_spec
 from rnnkeras.pipeline.data.digits import digits_spec
+from rnnkeras.pipeline.data.locale_dates import dataset_spec as translation_spec
 
 
 @dataclasses.dataclass(frozen=True)
