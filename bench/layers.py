@@ -14,9 +14,15 @@ hits them alike. The table shows medians in milliseconds and, per round, the
 ratios ours/Keras and ours/PyTorch, of which it prints the median (below 1 = we
 are faster).
 
+On the PyTorch backend our `LSTM` and `GRU` run PyTorch's own fused kernel
+(`rnnkeras.layers.torch_kernels`), the same one `nn.LSTM`/`nn.GRU` run, so
+their ratios to PyTorch measure what Keras adds around it (model call,
+optimizer, weight mapping); `SimpleRNN` keeps the loop there.
+
 Run: `python bench/layers.py --backend tensorflow` (`--rounds` for more
 samples, `--quick` for a short look, `--plain-loop` to add rnnkeras with its
-XLA-compiled inference loop switched off, the lever's own measure).
+kernel decisions switched off, the lever's own measure: the XLA-compiled
+inference loop on TensorFlow, PyTorch's fused kernel on PyTorch).
 """
 
 import argparse
@@ -55,7 +61,7 @@ def parse_arguments():
     parser.add_argument(
         "--plain-loop",
         action="store_true",
-        help="also measure rnnkeras with its XLA-compiled loop switched off",
+        help="also measure rnnkeras with its XLA loop / PyTorch kernel switched off",
     )
     return parser.parse_args()
 
@@ -78,11 +84,25 @@ from rnnkeras.layers import recurrent  # noqa: E402
 TORCH_CLASSES = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}
 
 
+def plain_loop_switch():
+    """The kernel decisions answering "no", so rnnkeras runs its generic loop.
+
+    On TensorFlow that is the XLA-compiled loop (what the traced functions keep),
+    on PyTorch its own fused kernel (asked at every eager call).
+    """
+    stack = contextlib.ExitStack()
+    for decision in ("xla_loop_blockers", "torch_kernel_blockers"):
+        stack.enter_context(
+            mock.patch.object(recurrent, decision, lambda *_, **__: ["plain loop (bench)"])
+        )
+    return stack
+
+
 def keras_candidate(layer_class, x, y, units, plain_loop=False):
     """`train_on_batch` and `predict_on_batch` of the model a user writes, compiled by default.
 
-    With `plain_loop`, the first calls (which trace the model) run with the
-    XLA-loop decision answering "no", so the traced functions keep the plain loop.
+    With `plain_loop`, every call runs with the XLA-loop and PyTorch-kernel
+    decisions answering "no" (`plain_loop_switch`).
     """
     model = keras.Sequential(
         [keras.Input(x.shape[1:]), layer_class(units), keras.layers.Dense(y.shape[-1])]
@@ -94,15 +114,17 @@ def keras_candidate(layer_class, x, y, units, plain_loop=False):
         "infer B64": lambda: model.predict_on_batch(x),
         "infer B1": lambda: model.predict_on_batch(x1),
     }
-    switch = (
-        mock.patch.object(recurrent, "xla_loop_blockers", lambda *_: ["plain loop (bench)"])
-        if plain_loop
-        else contextlib.nullcontext()
-    )
-    with switch:
-        for function in functions.values():
-            function()
-    return functions
+    if not plain_loop:
+        return functions
+
+    def switched(function):
+        def call():
+            with plain_loop_switch():
+                return function()
+
+        return call
+
+    return {mode: switched(function) for mode, function in functions.items()}
 
 
 def torch_candidate(kind, x, y, units):

@@ -152,11 +152,13 @@ class GRU(RecurrentLayer):
     On a GPU, with the cuDNN-compatible configuration (`tanh`, `sigmoid`,
     `reset_after=True`, a bias, no recurrent dropout, no `unroll`, and no mask
     except a right-padded one on TensorFlow), it runs the same fused kernel as
-    the Keras built-in; everywhere else it runs rnnkeras' own loop, which on
-    TensorFlow runs compiled by XLA for inference inside a compiled function
-    (`predict`, a `tf.function`). `rnnkeras.layers.kernel_dispatch` makes both decisions
-    (`fused_kernel_blockers`, `xla_loop_blockers`) and lists why a path does not
-    apply.
+    the Keras built-in. On the PyTorch backend it otherwise runs PyTorch's own fused
+    kernel, the one behind `torch.nn.GRU` (with `tanh`, `sigmoid`, `reset_after=True`,
+    no `unroll`, no recurrent dropout while training; it takes right-padded masks).
+    Everywhere else it runs rnnkeras' own loop, which on TensorFlow runs compiled by
+    XLA for inference inside a compiled function (`predict`, a `tf.function`).
+    `rnnkeras.layers.kernel_dispatch` makes these decisions (`fused_kernel_blockers`,
+    `torch_kernel_blockers`, `xla_loop_blockers`) and lists why a path does not apply.
 
     Args:
         units: Positive integer, the size of the state `h` and of the output.
@@ -209,8 +211,8 @@ class GRU(RecurrentLayer):
             paper's variant, bias `(3 * units,)`). Default: `True`.
         use_cudnn: `"auto"` runs the fused kernel whenever it can, `True`
             requires it (a call that cannot use it raises), `False` never uses
-            it and keeps the loop out of XLA too (the plain loop, which export
-            asks for). Default: `"auto"`.
+            it and keeps the loop out of XLA and PyTorch's own kernel too (the
+            plain loop, which export asks for). Default: `"auto"`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
             `dtype` policy must be floating-point.
 

@@ -241,10 +241,13 @@ class LSTM(RecurrentLayer):
 
     On a GPU, with the cuDNN-compatible configuration (`tanh`, `sigmoid`, a
     bias, no recurrent dropout, no `unroll`, no `proj_size`, and no mask except
-    a right-padded one on TensorFlow), it runs the same fused kernel as the Keras built-in;
-    everywhere else it runs rnnkeras' own loop, which on TensorFlow runs compiled by
-    XLA for inference inside a compiled function (`predict`, a `tf.function`).
-    `rnnkeras.layers.kernel_dispatch` makes both decisions (`fused_kernel_blockers`,
+    a right-padded one on TensorFlow), it runs the same fused kernel as the Keras built-in.
+    On the PyTorch backend it otherwise runs PyTorch's own fused kernel, the one behind
+    `torch.nn.LSTM` (with `tanh`, `sigmoid`, no `unroll`, no recurrent dropout while
+    training; it takes `proj_size` and right-padded masks). Everywhere else it runs
+    rnnkeras' own loop, which on TensorFlow runs compiled by XLA for inference inside a
+    compiled function (`predict`, a `tf.function`). `rnnkeras.layers.kernel_dispatch`
+    makes these decisions (`fused_kernel_blockers`, `torch_kernel_blockers`,
     `xla_loop_blockers`) and lists why a path does not apply.
 
     Args:
@@ -303,12 +306,12 @@ class LSTM(RecurrentLayer):
             time steps. Default: `False`.
         use_cudnn: `"auto"` runs the fused kernel whenever it can, `True`
             requires it (a call that cannot use it raises), `False` never uses
-            it and keeps the loop out of XLA too (the plain loop, which export
-            asks for). Default: `"auto"`.
+            it and keeps the loop out of XLA and PyTorch's own kernel too (the
+            plain loop, which export asks for). Default: `"auto"`.
         proj_size: `None` (no projection), or an integer in `[1, units)`: the
             size of the projected hidden state and of the output. Rules out the
-            fused kernel: none of Keras' backend LSTM kernels takes projection
-            weights. Default: `None`.
+            fused (cuDNN) kernel: none of Keras' backend LSTM kernels takes
+            projection weights; PyTorch's own kernel does. Default: `None`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...); the
             `dtype` policy must be floating-point.
 
