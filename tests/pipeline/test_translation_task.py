@@ -119,7 +119,7 @@ def test_evaluate_scores_beam_greedy_and_baselines_and_draws_two_plots(prepared,
     from rnnkeras.pipeline.text_metrics import character_error_rate, nearest_neighbour_baseline
 
     task, _, arrays, meta = prepared
-    result = task.evaluate(model, meta, arrays["test"], arrays["train"])
+    result = task.evaluate(model, meta, arrays)
     references = arrays["test"]["target"].tolist()
     neighbour = nearest_neighbour_baseline(
         arrays["train"]["source"], arrays["train"]["target"], arrays["test"]["source"]

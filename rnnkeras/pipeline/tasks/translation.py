@@ -154,11 +154,13 @@ class Translation(Task):
         packed = keras.Input((length + meta["target_length"],), dtype="int32", name="packed")
         return keras.Model(packed, inner(list(split_inputs(packed, length))), name="translation")
 
-    def evaluate(self, model, meta, test, train):
+    def evaluate(self, model, meta, splits):
         """Greedy and beam decodes of the test sources against the nearest-neighbour and
         most-frequent baselines; predictions per pair; attention and decoding plots."""
         from rnnkeras.pipeline import evaluation, text_metrics
         from rnnkeras.pipeline.tasks.translation_files import Decoder, write_plots
+
+        test, train = splits["test"], splits["train"]
 
         decoder = Decoder.from_model(model, meta)
         references = test["target"].tolist()
@@ -220,12 +222,12 @@ class Translation(Task):
                 alias=alias,
             )
 
-    def export(self, model, meta, test, train, folder, export, report_path):
+    def export(self, model, meta, splits, folder, export, report_path):
         """Encoder SavedModel, step-decoder TFLite files and the text translator, with parity
         (`rnnkeras.pipeline.tasks.translation_files.export_files`)."""
         from rnnkeras.pipeline.tasks.translation_files import export_files
 
-        return export_files(model, meta, test, folder, export, report_path)
+        return export_files(model, meta, splits["test"], folder, export, report_path)
 
 
 TASK = Translation()
