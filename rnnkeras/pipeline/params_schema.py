@@ -149,6 +149,25 @@ class TrainParams(Section):
     learning_rate: Annotated[float, Field(gt=0.0)] = 0.003
     seed: Seed = 42
     gradient_flow_every: PositiveInt = 10
+    # Data-parallel worker processes (rnnkeras.pipeline.distributed): keras.distribution on JAX.
+    workers: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _workers(self):
+        if self.workers > 1 and self.backend != "jax":
+            raise ValueError(
+                "train.workers > 1 trains data-parallel with keras.distribution, which needs "
+                "train.backend: jax (tf.distribute.MultiWorkerMirroredStrategy fails in Keras "
+                f"3.15 model.fit: docs/scale.md). Received: train.workers={self.workers}, "
+                f"train.backend={self.backend!r}"
+            )
+        if self.batch_size % self.workers:
+            raise ValueError(
+                "train.batch_size is the global batch, split evenly over the workers: it must "
+                f"be a multiple of train.workers. Received: train.batch_size={self.batch_size}, "
+                f"train.workers={self.workers}"
+            )
+        return self
 
 
 class EvaluateParams(Section):

@@ -1,5 +1,6 @@
 """Stage `train`: fits the configured recurrent model on the validated arrays, resumably."""
 
+import tempfile
 from pathlib import Path
 
 from rnnkeras.pipeline.stages import entry, keras_backend, paths
@@ -22,8 +23,16 @@ def run(params: dict, root: Path = Path(".")) -> None:
     run, checkpointing every epoch to checkpoints/train/ (a killed run resumes there), and
     writes models/model.keras, the training history (CSV + PNG), reports/gradient_flow/ and
     reports/mlflow_run.json, all at the end: a failed training changes none of them.
-    Runs on the Keras backend `train.backend`, selected here before Keras is imported."""
+    Runs on the Keras backend `train.backend`, selected here before Keras is imported.
+    With `train.workers` > 1 it launches that many local worker processes running this stage
+    (or, started as one of them, joins the others: rnnkeras.pipeline.distributed)."""
     keras_backend.select_backend("train", params)
+    from rnnkeras.pipeline import distributed
+
+    worker = distributed.this_worker()
+    workers = params["train"].get("workers", 1)
+    if workers > 1 and worker is None:
+        return distributed.launch_local(workers, params, root)
 
     import keras
     import mlflow
@@ -38,6 +47,9 @@ def run(params: dict, root: Path = Path(".")) -> None:
 
     train = params["train"]
     seed = train["seed"]
+    if worker is not None:
+        distributed.check_worker(worker, workers)
+        distributed.initialize(worker)
     meta = load_meta(root / paths.VALIDATED)
     arrays = {split: load_arrays(root / paths.VALIDATED, split) for split in ("train", "val")}
     # The code that builds and trains the model is part of the setup: a checkpoint made by
@@ -52,6 +64,37 @@ def run(params: dict, root: Path = Path(".")) -> None:
         )
 
     probe = (arrays["val"]["x"][:PROBE_SIZE], arrays["val"]["y"][:PROBE_SIZE])
+
+    def fit(log_dir, tracked: bool, scratch=None):
+        # Order matters: clipping and the monitor add to `logs` before MLflow and the
+        # checkpoint's history read them.
+        callbacks = [c for c in [training.clipping_callback(train)] if c is not None]
+        callbacks.append(
+            GradientFlowMonitor(
+                probe_data=probe, every_n_batches=train["gradient_flow_every"], log_dir=log_dir
+            )
+        )
+        if tracked:
+            callbacks.append(training.epoch_metrics_callback())
+        # Seeded last, right before the model is built: MLflow draws from Python's `random`
+        # when it creates a run (its random run name), which the DVC route does here and the
+        # MLflow Project's `mlflow run` does in another process. Seeding earlier gave the
+        # two routes different initial weights.
+        seed_everything(seed)
+        checkpoints = root / paths.CHECKPOINTS
+        if worker is None:
+            return training.fit_resumable(build, arrays, train, checkpoints, setup, callbacks)
+        return distributed.fit_resumable(
+            build, arrays, train, checkpoints, setup, worker, callbacks, scratch_dir=scratch
+        )
+
+    if worker is not None and not worker.chief:
+        # The chief's steps (each process takes part in every collective, saving included:
+        # it gathers the weights), with copies to a scratch folder and no MLflow records.
+        with tempfile.TemporaryDirectory(prefix="rnnkeras-worker-") as scratch:
+            model, _ = fit(log_dir=None, tracked=False, scratch=Path(scratch) / "checkpoint")
+            model.save(Path(scratch) / "model.keras")
+        return 0
     tracking.configure(root)
     with (
         staged_outputs(root, OUTPUTS) as out,
@@ -63,25 +106,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
             setup=setup,
         ),
     ):
-        # Order matters: clipping and the monitor add to `logs` before MLflow and the
-        # checkpoint's history read them.
-        callbacks = [c for c in [training.clipping_callback(train)] if c is not None]
-        callbacks.append(
-            GradientFlowMonitor(
-                probe_data=probe,
-                every_n_batches=train["gradient_flow_every"],
-                log_dir=out[paths.GRADIENT_FLOW],
-            )
-        )
-        callbacks.append(training.epoch_metrics_callback())
-        # Seeded last, right before the model is built: MLflow draws from Python's `random`
-        # when it creates a run (its random run name), which the DVC route does here and the
-        # MLflow Project's `mlflow run` does in another process. Seeding earlier gave the
-        # two routes different initial weights.
-        seed_everything(seed)
-        model, history = training.fit_resumable(
-            build, arrays, train, root / paths.CHECKPOINTS, setup, callbacks=callbacks
-        )
+        model, history = fit(log_dir=out[paths.GRADIENT_FLOW], tracked=True)
         # What really ran, beside the `train.backend` param: the backend, and whether the
         # steps were XLA-compiled (JAX without it trains 8-18x slower; torch runs eagerly).
         mlflow.set_tags(
