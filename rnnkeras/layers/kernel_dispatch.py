@@ -18,7 +18,7 @@ Which kernel runs where, for our `LSTM` and `GRU` (the other layers always loop)
    torch kernel refuses), PyTorch's own fused kernel runs the layer, the one
    behind `torch.nn.LSTM` / `nn.GRU` (`rnnkeras.layers.torch_kernels` maps the
    weights). It takes `proj_size`, `use_bias=False`, `go_backwards`,
-   `stateful`, input dropout and right-padded masks.
+   `stateful`, input dropout and right-padded masks (also with `go_backwards`).
 3. `xla_loop_blockers`: where no fused kernel applies on TensorFlow, the loop
    runs compiled by XLA for inference: on TensorFlow's CPU, Keras leaves
    `jit_compile="auto"` off, so a default `predict` would otherwise run the
@@ -151,19 +151,19 @@ def run_fused(layer, sequences, initial_state, mask):
 _TORCH_KERNEL_DTYPES = ("float32", "float64")
 
 
-def torch_kernel_blockers(layer, masked: bool = False, training: bool = False) -> list[str]:
+def torch_kernel_blockers(layer, training: bool = False) -> list[str]:
     """Reasons why `layer` cannot run PyTorch's own fused kernel in this call; empty if it can.
 
     Asked only where `fused_kernel_blockers` found a reason (Keras' cuDNN
     kernel comes first). PyTorch's kernel (`torch._VF.lstm` / `torch._VF.gru`,
     what `torch.nn.LSTM` / `nn.GRU` run: cuDNN on a CUDA device, ATen's fused
     kernel on the CPU) computes exactly our cells with `tanh` and `sigmoid`,
-    and the GRU only in its `reset_after=True` form. A mask must be right-padded
-    (checked at run time, where anything else falls back to the loop).
+    and the GRU only in its `reset_after=True` form. A mask does not block it:
+    a right-padded one runs as packed sequences, any other falls back to the
+    loop at run time (`run_torch_kernel` raises `NotImplementedError`).
 
     Args:
         layer: An rnnkeras recurrent layer.
-        masked: Whether the call at hand carries a mask.
         training: Whether the call is in training mode.
 
     Returns:
@@ -191,7 +191,6 @@ def torch_kernel_blockers(layer, masked: bool = False, training: bool = False) -
         ),
         (not layer.unroll, "unroll=True"),
         (kernel != "gru" or cell.reset_after, "reset_after=False (PyTorch's GRU resets after)"),
-        (not (masked and layer.go_backwards), "a mask with go_backwards"),
         (
             cell.compute_dtype in _TORCH_KERNEL_DTYPES,
             f"compute dtype {cell.compute_dtype!r} (takes float32 or float64)",

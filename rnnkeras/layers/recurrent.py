@@ -191,7 +191,7 @@ class RecurrentLayer(keras.layers.RNN):
                 )
             except NotImplementedError:
                 pass
-        if not torch_kernel_blockers(self, masked=mask is not None, training=training):
+        if not torch_kernel_blockers(self, training=training):
             try:
                 return run_torch_kernel(
                     self, self._dropped_inputs(sequences, training), initial_state, mask

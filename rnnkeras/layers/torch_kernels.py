@@ -26,7 +26,10 @@ Masks: a right-padded mask (each row `True` for a prefix of the steps, at least
 one) runs as a packed sequence (`torch.nn.utils.rnn.pack_padded_sequence`),
 whose final state is the state after each sequence's last valid step, as in
 Keras; padded output steps are then filled as Keras fills them (zeros with
-`zero_output_for_mask`, the last output included, else the last valid output). Any other mask raises
+`zero_output_for_mask`, the last output included, else the last valid output).
+With `go_backwards` each sequence's valid steps are reversed in place first and
+their outputs moved to the end, after the zeros Keras outputs for the masked
+steps it meets first. Any other mask raises
 `NotImplementedError`, and the caller runs the generic loop.
 
 Example:
@@ -114,6 +117,33 @@ def right_padded_lengths(mask):
     return lengths
 
 
+def reverse_valid_steps(inputs, lengths):
+    """Each sequence's first `length` steps in reverse order, its padding left after them.
+
+    This is what Keras' `go_backwards` reads from a right-padded sequence once
+    its (then leading) masked steps, which change nothing, are skipped.
+    """
+    steps = torch.arange(inputs.shape[1], device=inputs.device)[None, :]
+    lengths = lengths.to(inputs.device)[:, None]
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    return torch.gather(inputs, 1, index[:, :, None].expand(-1, -1, inputs.shape[2]))
+
+
+def move_to_end(outputs, lengths):
+    """Shifts each sequence's first `length` outputs to the end, zeros before them.
+
+    With `go_backwards` Keras meets the masked steps first: they output zeros
+    (there is no previous output yet) and the valid steps fill the last places.
+    """
+    timesteps = outputs.shape[1]
+    steps = torch.arange(timesteps, device=outputs.device)[None, :]
+    source = steps - (timesteps - lengths.to(outputs.device)[:, None])
+    gathered = torch.gather(
+        outputs, 1, source.clamp(min=0)[:, :, None].expand(-1, -1, outputs.shape[2])
+    )
+    return torch.where((source >= 0)[:, :, None], gathered, torch.zeros_like(gathered))
+
+
 def run_packed(kernel_function, inputs, hidden, weights, has_biases, lengths, train):
     """`kernel_function` (`torch._VF.lstm` or `gru`) over right-padded sequences.
 
@@ -174,16 +204,15 @@ def run_kernel(
         `(last_output, outputs, states)` like Keras' `backend.rnn`.
 
     Raises:
-        NotImplementedError: For a mask that is not right-padded, a fully
-            masked sequence or a mask with `go_backwards`.
+        NotImplementedError: For a mask that is not right-padded or a fully
+            masked sequence.
     """
-    lengths = None
-    if mask is not None:
-        if go_backwards:
-            raise NotImplementedError("a mask with go_backwards")
-        lengths = right_padded_lengths(mask)
+    lengths = None if mask is None else right_padded_lengths(mask)
     if go_backwards:
-        inputs = torch.flip(inputs, dims=[1])
+        if lengths is None:
+            inputs = torch.flip(inputs, dims=[1])
+        else:
+            inputs = reverse_valid_steps(inputs, lengths)
     hidden = tuple(state.unsqueeze(0) for state in initial_state)
     train = torch.is_grad_enabled()
     if lengths is None:
@@ -206,6 +235,10 @@ def run_kernel(
     last_output = states[0]
     if lengths is None:
         return last_output, outputs if return_sequences else last_output[:, None], states
+    if go_backwards:
+        # The valid steps come last, so the last output is the final `h` either way.
+        outputs = move_to_end(outputs, lengths) if return_sequences else last_output[:, None]
+        return last_output, outputs, states
     if zero_output_for_mask:
         # Keras' loop then outputs zeros at padded steps, its last step included.
         last_output = outputs[:, -1]

@@ -183,7 +183,6 @@ def torch_reasons(layer, **kwargs):
         ("LSTM", {"go_backwards": True, "stateful": True, "return_state": True}, {}),
         ("GRU", {"dropout": 0.3}, {"training": True}),
         ("LSTM", {"recurrent_dropout": 0.2}, {"training": False}),
-        ("GRU", {}, {"masked": True}),
         ("LSTM", {"dtype": "float64"}, {}),
     ],
     ids=[
@@ -195,7 +194,6 @@ def torch_reasons(layer, **kwargs):
         "go_backwards_stateful",
         "input_dropout_training",
         "recurrent_dropout_inference",
-        "masked",
         "float64",
     ],
 )
@@ -210,7 +208,6 @@ TORCH_BLOCKING = [
     ("GRU", {"use_cudnn": False}, {}, "use_cudnn=False"),
     ("GRU", {"reset_after": False}, {}, "reset_after=False"),
     ("LSTM", {"recurrent_dropout": 0.2}, {"training": True}, "recurrent_dropout"),
-    ("GRU", {"go_backwards": True}, {"masked": True}, "go_backwards"),
     ("LSTM", {"dtype": "mixed_float16"}, {}, "float16"),
     ("GRU", {"dtype": "bfloat16"}, {}, "bfloat16"),
 ]
@@ -248,6 +245,7 @@ class TorchKernelSpy:
     [
         ({}, False, False, True),
         ({}, False, True, True),
+        ({"go_backwards": True}, False, True, True),
         # Keras' own kernel applies first (on this CPU it runs its fallback loop).
         ({}, True, False, False),
         # Keras' PyTorch kernel refuses masks; ours takes right-padded ones.
@@ -255,7 +253,15 @@ class TorchKernelSpy:
         ({"activation": "relu"}, False, False, False),
         ({"use_cudnn": False}, False, False, False),
     ],
-    ids=["cpu", "cpu_masked", "gpu", "gpu_masked", "relu", "use_cudnn_false"],
+    ids=[
+        "cpu",
+        "cpu_masked",
+        "cpu_masked_backwards",
+        "gpu",
+        "gpu_masked",
+        "relu",
+        "use_cudnn_false",
+    ],
 )
 def test_layer_runs_the_pytorch_kernel_where_decided(
     kwargs, gpu, masked, runs_torch_kernel, monkeypatch, rng

@@ -135,11 +135,8 @@ def test_kernel_equals_plain_loop_with_gradients(name, kwargs, initial, spy, mon
     assert_same_run(got, expected)
 
 
-MASK_CASES = [case for case in CASES if not case[1].get("go_backwards")]
-
-
 @needs_torch_backend
-@pytest.mark.parametrize("name, kwargs", MASK_CASES, ids=[IDS[CASES.index(c)] for c in MASK_CASES])
+@pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
 @pytest.mark.parametrize("zero_output", [False, True], ids=["repeat_output", "zero_output"])
 def test_right_padded_mask_runs_packed_and_equals_plain_loop(
     name, kwargs, zero_output, spy, monkeypatch, rng
