@@ -85,9 +85,9 @@ class TranslationParams(Section):
 
 class PrepareParams(Section):
     # The keys of rnnkeras.pipeline.data.datasets.DATASETS (a test keeps them equal).
-    dataset: Literal["japanese_vowels", "co2", "csv", "digits", "anomaly", "translation"] = (
-        "japanese_vowels"
-    )
+    dataset: Literal[
+        "japanese_vowels", "co2", "csv", "digits", "anomaly", "translation", "tagging", "text"
+    ] = "japanese_vowels"
     csv: CsvParams | None = None
     translation: TranslationParams = TranslationParams()
     digits: DigitsParams = DigitsParams()

@@ -5,7 +5,7 @@ import pytest
 
 from rnnkeras.pipeline.data import code_tags
 from rnnkeras.pipeline.data.ascii_characters import char_ids, decode_ids
-from rnnkeras.pipeline.step_metrics import tagging_metrics
+from rnnkeras.pipeline.tasks.step_metrics import tagging_metrics
 from rnnkeras.pipeline.validation.character_suite import validate_characters
 
 

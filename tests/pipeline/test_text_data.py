@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 
-from rnnkeras.pipeline.char_ngram import (
-    CharacterNgram,
-    best_order,
-    bits_per_character,
-    model_log2_probabilities,
-)
 from rnnkeras.pipeline.data import reference_text
 from rnnkeras.pipeline.data.ascii_characters import (
     VOCABULARY_SIZE,
     char_ids,
     decode_ids,
     tensorflow_char_ids,
+)
+from rnnkeras.pipeline.tasks.char_ngram import (
+    CharacterNgram,
+    best_order,
+    bits_per_character,
+    model_log2_probabilities,
 )
 from rnnkeras.pipeline.validation.character_suite import validate_characters
 
@@ -106,6 +106,7 @@ def test_best_order_beats_the_unigram_on_real_text(table):
 
 def test_tensorflow_ids_equal_python_ids():
     import tensorflow as tf
+
     texts = ["def f(x):\n\treturn x", "é ünïcode — 1", "", "a" * 7]
     ids, lengths = tf.function(tensorflow_char_ids)(tf.constant(texts))
     for row, text in enumerate(texts):

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkeras.pipeline.data.ascii_characters import ALPHABET, VOCABULARY_SIZE, char_ids
-from rnnkeras.pipeline.data.spec import BUNDLED_DIR
+from rnnkeras.pipeline.data.spec import BUNDLED_DIR, DatasetSpec
 
 SOURCE_DIR = BUNDLED_DIR / "cpython_stdlib"
 # The modules of each split (file stems in SOURCE_DIR); no module is in two splits.
@@ -250,3 +250,26 @@ def tagging_arrays(table) -> tuple[dict, dict]:
         "counts": {split: int(len(arrays[split]["x"])) for split in arrays},
     }
     return arrays, meta
+
+
+def dataset_spec(prepare: dict, root):
+    """The `DatasetSpec` of the `tagging` dataset (the bundled modules; `prepare` is not read).
+
+    Example:
+
+    >>> dataset_spec({}, ".").task
+    'tagging'
+    """
+    return DatasetSpec(
+        name="tagging",
+        path=SOURCE_DIR,
+        task="tagging",
+        time_column="time_step",
+        feature_columns=("char_code",),
+        sequence_column="sequence_id",
+        label_column="tag",
+        split_column="split",
+        sequence_length=(1, MAX_LENGTH),
+        min_rows=10000,
+        labels=TAGS,
+    )

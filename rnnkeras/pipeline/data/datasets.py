@@ -10,6 +10,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+import rnnkeras.pipeline.data.code_tags as code_tags
+import rnnkeras.pipeline.data.reference_text as reference_text
 import rnnkeras.pipeline.data.spec as spec_lib
 from rnnkeras.pipeline.data.digits import digits_spec
 from rnnkeras.pipeline.data.locale_dates import dataset_spec as translation_spec
@@ -68,6 +70,8 @@ DATASETS: dict[str, Dataset] = {
     ),
     "co2": Dataset(lambda prepare, root: spec_lib.bundled_spec("co2")),
     "csv": Dataset(_csv_spec, own_registered_model=False),
+    "tagging": Dataset(code_tags.dataset_spec),
+    "text": Dataset(reference_text.dataset_spec),
     "digits": Dataset(digits_spec),
     "anomaly": Dataset(lambda prepare, root: spec_lib.bundled_spec("anomaly")),
     "translation": Dataset(translation_spec),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkeras.pipeline.data.ascii_characters import ALPHABET, VOCABULARY_SIZE, char_ids
-from rnnkeras.pipeline.data.spec import BUNDLED_DIR
+from rnnkeras.pipeline.data.spec import BUNDLED_DIR, DatasetSpec
 
 SOURCE = BUNDLED_DIR / "python_reference_topics.txt"
 SEQUENCE_LENGTH = 100
@@ -120,3 +120,24 @@ def text_arrays(table) -> tuple[dict, dict]:
         "counts": {split: int(len(arrays[split]["x"])) for split in arrays},
     }
     return arrays, meta
+
+
+def dataset_spec(prepare: dict, root):
+    """The `DatasetSpec` of the `text` dataset (the bundled text; `prepare` is not read).
+
+    Example:
+
+    >>> dataset_spec({}, ".").task
+    'text'
+    """
+    return DatasetSpec(
+        name="text",
+        path=SOURCE,
+        task="text",
+        time_column="time_step",
+        feature_columns=("char_code",),
+        sequence_column="sequence_id",
+        split_column="split",
+        sequence_length=(SEQUENCE_LENGTH + 1,) * 2,
+        min_rows=10000,
+    )

@@ -47,13 +47,15 @@ meta; `train` compiles `build_model(meta, train)` with `task.loss` and `task.met
 plot, logs them to MLflow and calls `task.register`; `export` calls `task.export`.
 """
 
-from rnnkeras.pipeline.tasks import anomaly, classification, forecasting, translation
+from rnnkeras.pipeline.tasks import anomaly, classification, forecasting, tagging, text, translation
 from rnnkeras.pipeline.tasks.base import Task
 
 KINDS: dict[str, Task] = {
     "anomaly": anomaly.TASK,
     "classification": classification.TASK,
     "forecasting": forecasting.TASK,
+    "tagging": tagging.TASK,
+    "text": text.TASK,
     "translation": translation.TASK,
 }
 """Task kind -> the `Task` that implements it."""

@@ -21,7 +21,7 @@ from rnnkeras.pipeline.data.spec import SPLITS
 NUMBER_COLUMNS = ("line", "column", "sequence_id", "time_step", "char_code")
 WHOLE_NUMBER = r"^[0-9]{1,9}$"
 # Share of characters that must lie in the alphabet (the others become the unknown id).
-KNOWN_SHARE = 0.999
+KNOWN_SHARE = 0.99
 DERIVED = {
     "time_step_increase": "increase of time_step over the previous character of the sequence",
     "sequence_length": "number of characters of the sequence",
