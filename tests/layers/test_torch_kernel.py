@@ -281,3 +281,20 @@ def test_weight_mapping_matches_torch_modules(name, masked, rng):
 
 def initial_states_like(rng, count):
     return [rng.normal(size=(harness.BATCH, harness.UNITS)).astype("float32") for _ in range(count)]
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_masked_bidirectional_runs_both_directions_through_the_kernel(name, spy, rng):
+    # The backward direction reads the right-padded mask with go_backwards.
+    ours = rl.Bidirectional(getattr(rl, name)(harness.UNITS, return_sequences=True))
+    builtin = keras.layers.Bidirectional(
+        getattr(keras.layers, name)(harness.UNITS, return_sequences=True)
+    )
+    x, mask = harness.inputs(rng), harness.padding_mask()
+    ours(x), builtin(x)
+    harness.randomize(builtin, rng)
+    ours.set_weights(builtin.get_weights())
+    spy.ran = 0
+    harness.assert_outputs_close(ours(x, mask=mask), builtin(x, mask=mask))
+    assert (spy.ran, spy.refused) == (2, 0)
