@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= mlops,edge,jax,torch,dev
+EXTRAS ?= mlops,edge,jax,torch,dev,scale
 
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
@@ -13,7 +13,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install install-gpu run baseline test test-fast lint bench serve clean
+.PHONY: install install-gpu run baseline test test-fast lint bench serve tracking-server sweep clean
 
 install: $(STAMP)
 
@@ -66,6 +66,32 @@ SERVE_PORT ?= 5001
 serve: install
 	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} \
 	$(BIN)/mlflow models serve -m "$(SERVE_MODEL)" --env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
+
+# A shared MLflow tracking server on a real PostgreSQL, on loopback, until Ctrl-C (docs/scale.md).
+# Then `MLFLOW_TRACKING_URI=http://127.0.0.1:$(TRACKING_PORT) make run` records into it.
+TRACKING_FOLDER ?= tracking
+TRACKING_PORT ?= 5000
+tracking-server: install
+	$(BIN)/python -m rnnkeras.pipeline.tracking.server --folder $(TRACKING_FOLDER) --port $(TRACKING_PORT)
+
+# A sweep of queued DVC experiments over cell type and units, run by parallel workers, then
+# compared (docs/scale.md, 'Sweeps'). A worker that went idle while tasks were still queued
+# is started again (treeverse/dvc#10562).
+SWEEP_CELLS ?= lstm,gru
+SWEEP_UNITS ?= 32,64
+SWEEP_JOBS ?= 2
+sweep: install
+	$(BIN)/dvc exp run --queue -S train.cell=$(SWEEP_CELLS) -S train.units=$(SWEEP_UNITS)
+	$(BIN)/dvc queue start -j $(SWEEP_JOBS)
+	@while $(BIN)/dvc queue status | grep -qE ' (Queued|Running)$$'; do \
+	  sleep 10; \
+	  status=$$($(BIN)/dvc queue status); \
+	  if echo "$$status" | grep -q 'Worker status: 0 active' && echo "$$status" | grep -q ' Queued$$'; then \
+	    $(BIN)/dvc queue start -j $(SWEEP_JOBS); \
+	  fi; \
+	done
+	$(BIN)/dvc queue status
+	$(BIN)/dvc exp show --only-changed --drop 'Created|State|Executor'
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -134,6 +134,7 @@ def configure(project_root: str | Path = ".") -> str:
     prefix = "sqlite:///"
     if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_absolute():
         uri = f"{prefix}{store_folder(Path.cwd()) / uri[len(prefix) :]}"
+    _create_sqlite_store(uri)
     check_store_location(uri)
     check_server_answers(uri)
     mlflow.set_tracking_uri(uri)
@@ -192,6 +193,29 @@ def check_store_location(tracking_uri: str) -> None:
             "store here by moving mlflow.db and mlartifacts/ aside (docs/mlflow.md, "
             f"'Moving a project'). Received: tracking_uri={tracking_uri}"
         )
+
+
+def _create_sqlite_store(tracking_uri: str) -> None:
+    """Creates (or upgrades) a SQLite store's tables, one process at a time.
+
+    Parallel DVC queue workers start their runs at the same moment; two processes that
+    both find a new `mlflow.db` both create its tables, and one fails (`table
+    _alembic_tmp_experiments already exists`, seen with `dvc queue start -j 2`). A lock
+    beside nothing of the project's (in the temporary folder, named after the database)
+    lets the first create them and the others find them made.
+    """
+    import hashlib
+    import tempfile
+
+    import mlflow
+    from filelock import FileLock
+
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    digest = hashlib.sha256(str(database).encode()).hexdigest()[:16]
+    with FileLock(Path(tempfile.gettempdir()) / f"rnnkeras-mlflow-{digest}.lock"):
+        mlflow.MlflowClient(tracking_uri).search_experiments(max_results=1)
 
 
 def check_server_answers(tracking_uri: str, timeout_s: float = 10.0) -> None:
@@ -259,12 +283,19 @@ def experiment_id(name: str = DEFAULT_EXPERIMENT) -> str:
     True
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     client = mlflow.MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         location = artifact_location(mlflow.get_tracking_uri())
-        return client.create_experiment(name, artifact_location=location)
+        try:
+            return client.create_experiment(name, artifact_location=location)
+        except MlflowException as error:
+            # A parallel run (another DVC queue worker) created it first.
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = client.get_experiment_by_name(name)
     if experiment.lifecycle_stage == "deleted":
         client.restore_experiment(experiment.experiment_id)
     return experiment.experiment_id
