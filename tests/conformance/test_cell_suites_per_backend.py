@@ -10,25 +10,14 @@ converter traces a TensorFlow model). A module of its own beside
 
 import pytest
 
-from tests.conformance.suite_process import run_test_modules
-
-CELL_MODULES = [
-    "test_esn.py",
-    "test_indrnn.py",
-    "test_layer_norm_cells.py",
-    "test_layer_norm_gru.py",
-    "test_layer_norm_lstm.py",
-    "test_layer_norm_simple_rnn.py",
-    "test_min_rnn.py",
-    "test_peephole_lstm.py",
-    "test_projection_lstm.py",
-    "test_sublayers.py",
-]
+from tests.conformance.suite_process import CELL_MODULES, compilation_cache, run_test_modules
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_cell_suites_pass_on_backend(backend, tmp_path):
-    result = run_test_modules(backend, CELL_MODULES, tmp_path / "report.xml")
+def test_cell_suites_pass_on_backend(backend, tmp_path, tmp_path_factory):
+    result = run_test_modules(
+        backend, CELL_MODULES, tmp_path / "report.xml", compilation_cache(tmp_path_factory)
+    )
     assert result["skipped"] == [], result["skipped"]
     assert len(result["passed"]) >= 189, result

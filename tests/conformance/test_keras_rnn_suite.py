@@ -18,6 +18,7 @@ import pytest
 
 from tests.conformance.junit_report import outcomes
 from tests.conformance.keras_substitution import EXCEPTIONS
+from tests.conformance.suite_process import backend_environment, compilation_cache
 
 KERAS_MODULES = [
     f"keras.src.layers.rnn.{name}_test"
@@ -29,10 +30,9 @@ HERE = Path(__file__).parent
 MIN_PASSED = {"tensorflow": 37, "jax": 36, "torch": 36}
 
 
-def run_keras_suite(backend: str, report: Path) -> subprocess.CompletedProcess:
+def run_keras_suite(backend: str, report: Path, cache: Path) -> subprocess.CompletedProcess:
     env = {
-        **os.environ,
-        "KERAS_BACKEND": backend,
+        **backend_environment(backend, cache),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
     }
     command = [
@@ -53,10 +53,10 @@ def run_keras_suite(backend: str, report: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
-def test_keras_rnn_tests_pass_against_rnnkeras(backend, tmp_path):
+def test_keras_rnn_tests_pass_against_rnnkeras(backend, tmp_path, tmp_path_factory):
     assert keras.version().startswith("3.15."), "EXCEPTIONS and MIN_PASSED hold for Keras 3.15"
     report = tmp_path / "report.xml"
-    process = run_keras_suite(backend, report)
+    process = run_keras_suite(backend, report, compilation_cache(tmp_path_factory))
     assert report.exists(), process.stdout[-3000:] + process.stderr[-3000:]
     result = outcomes(report)
     assert result["failed"] == [], process.stdout[-6000:]
