@@ -191,7 +191,7 @@ def write_plots(decoder: Decoder, test: dict, greedy: list[str], metrics: dict, 
     weights = decoder.attention(test["x"][chosen], [greedy[i] for i in chosen])
     figure, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.6 * len(chosen)), squeeze=False)
     for axis, index, weight in zip(axes[:, 0], chosen, weights, strict=True):
-        source, output = test["source"][index], greedy[index]
+        source, output = str(test["source"][index]), greedy[index]
         rows = len(output) + 1
         axis.imshow(weight[:rows, : len(source)], cmap="viridis", aspect="auto", vmin=0)
         axis.set_xticks(range(len(source)), list(source), fontsize=7)
@@ -254,13 +254,18 @@ def export_files(model, meta: dict, test: dict, folder: Path, export: dict, repo
                 quantize=mode,
             )
         )
+    # The next token each step should emit: the target's, step by step (rows as stacked).
+    steps = len(inputs[0]) // len(pairs)
+    targets = np.concatenate([test["y"][:PARITY_PAIRS, t] for t in range(steps)])
     report = write_export_report(
         decoder.step,
         report_path,
         inputs,
+        targets,
         saved_model=None,
         tflite=files,
         task="classification",
+        latency_runs=20,
         strict=False,
     )
     expected = decoder.greedy(pairs)
