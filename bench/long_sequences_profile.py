@@ -33,24 +33,22 @@ os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from rnnkeras import layers as rl  # noqa: E402
-from rnnkeras.layers import parallel_scan  # noqa: E402
-
 BATCH, FEATURES, UNITS = 16, 32, 128
 RESULTS = Path(__file__).parent / "results"
 
 
 def heinsen(a, b):
     """Heinsen (2023): `h_t = exp(A_t + logcumsumexp_s(log b_s - A_s))`, `A_t = sum log a`, h_0 = 0."""
+    import tensorflow as tf
+
     log_decay = tf.cumsum(tf.math.log(a), axis=1)
     return tf.exp(log_decay + tf.math.cumulative_logsumexp(tf.math.log(b) - log_decay, axis=1))
 
 
 def sequential(a, b):
     """`tf.scan` over time: T dependent steps."""
+    import tensorflow as tf
+
     steps_first = tf.scan(
         lambda h, ab: ab[0] * h + ab[1],
         (tf.transpose(a, [1, 0, 2]), tf.transpose(b, [1, 0, 2])),
@@ -61,6 +59,13 @@ def sequential(a, b):
 
 def candidates(steps: int) -> dict:
     """`name -> (forward, forward and backward)`, each a compiled `tf.function`."""
+    # Imported here, so that `--help` answers without loading TensorFlow.
+    import numpy as np
+    import tensorflow as tf
+
+    from rnnkeras import layers as rl
+    from rnnkeras.layers import parallel_scan
+
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(BATCH, steps, FEATURES)).astype("float32"))
     layer = rl.MinGRU(UNITS)
