@@ -200,7 +200,13 @@ def launch_local(workers: int, params: dict, root: str | Path = ".") -> int:
             ]
             processes.append(subprocess.Popen(command, env=env))
             print(f"worker {index}/{workers}: pid {processes[-1].pid}", flush=True)
-        return _wait(processes)
+        try:
+            return _wait(processes)
+        finally:  # interrupted itself (Ctrl-C): no worker outlives the launcher
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
 
 
 def _wait(processes: list[subprocess.Popen]) -> int:
