@@ -13,7 +13,13 @@ from tests.pipeline import projects
 
 pytestmark = pytest.mark.slow
 
-TINY = ("train.epochs=1", "train.units=8", "train.cell=gru", "export.quantize=[none]")
+TINY = (
+    "train.epochs=1",
+    "train.units=8",
+    "train.cell=gru",
+    "train.batch_size=128",
+    "export.quantize=[none]",
+)
 
 
 @pytest.mark.parametrize("dataset", ["tagging", "text"])
