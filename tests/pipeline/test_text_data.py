@@ -74,6 +74,21 @@ def test_ngram_distributions_sum_to_one():
             assert total == pytest.approx(1.0, abs=1e-12)
 
 
+def test_a_lower_order_view_equals_a_model_counted_at_that_order():
+    rng = np.random.default_rng(2)
+    sequences = rng.integers(1, 5, size=(10, 25))
+    high = CharacterNgram(5, vocabulary_size=6).fit(sequences)
+    for order in (1, 2, 3):
+        own = CharacterNgram(order, vocabulary_size=6).fit(sequences)
+        view = high.with_order(order)
+        assert np.array_equal(
+            view.log2_probabilities(sequences[:3, :-1], sequences[:3, 1:]),
+            own.log2_probabilities(sequences[:3, :-1], sequences[:3, 1:]),
+        )
+    with pytest.raises(ValueError, match="order from 1 to 5"):
+        high.with_order(6)
+
+
 def test_ngram_matches_hand_computed_witten_bell():
     model = CharacterNgram(3, vocabulary_size=5).fit([np.array([1, 2, 3, 1, 2, 4, 1, 2, 3])])
     unigram = (2 + 1) / (9 + 5)  # counts 1:3 2:3 3:2 4:1, N = 9, V = 5

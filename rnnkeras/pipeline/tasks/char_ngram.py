@@ -60,6 +60,22 @@ class CharacterNgram:
         self._totals = {context: sum(c.values()) for context, c in self._counts.items()}
         return self
 
+    def with_order(self, order: int) -> "CharacterNgram":
+        """This model at a lower `order`, sharing its counts (a model counted at order `n`
+        holds every shorter context's counts too): no second pass over the text.
+
+        Raises:
+            ValueError: If `order` is not in `1 .. self.order`.
+        """
+        if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= self.order:
+            raise ValueError(
+                f"CharacterNgram.with_order expects an order from 1 to {self.order}. "
+                f"Received: order={order!r}"
+            )
+        lower = CharacterNgram(order, self.vocabulary_size)
+        lower._counts, lower._totals = self._counts, self._totals
+        return lower
+
     def probability(self, context: tuple, character: int) -> float:
         """`p(character | context)`; only the last `order - 1` ids of `context` are used."""
         unigram = self._counts.get((), Counter())
@@ -134,8 +150,9 @@ def best_order(
     """
     bits, models = {}, {}
     mask = np.asarray(val_targets) != 0
+    counted = CharacterNgram(max(orders), vocabulary_size).fit(train)
     for order in orders:
-        model = CharacterNgram(order, vocabulary_size).fit(train)
+        model = counted.with_order(order)
         bits[order] = bits_per_character(model.log2_probabilities(val_inputs, val_targets), mask)
         models[order] = model
     best = min(bits, key=bits.get)
