@@ -59,9 +59,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
     setup = fingerprint(train, meta, code, arrays["train"]["x"], arrays["train"]["y"])
 
     def build():
-        return training.compile_model(
-            task.build_model(meta, train), task, train["learning_rate"]
-        )
+        return training.compile_model(task.build_model(meta, train), task, train["learning_rate"])
 
     probe = (arrays["val"]["x"][:PROBE_SIZE], arrays["val"]["y"][:PROBE_SIZE])
 
