@@ -1,6 +1,7 @@
 """Settings every test shares: quiet TensorFlow, no analytics, no telemetry; one `rng`."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -16,3 +17,21 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 def rng():
     """A NumPy generator with a fixed seed, fresh for each test."""
     return np.random.default_rng(20240607)
+
+
+@pytest.fixture(autouse=True)
+def tracking_uri_left_as_found():
+    """Each test leaves MLflow's tracking URI as it found it.
+
+    `mlflow.set_tracking_uri` also exports `MLFLOW_TRACKING_URI` (for child processes), so
+    without this a test that sets it would point later tests of the same worker, and the
+    pipeline stages they start, at its own store.
+    """
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if "mlflow" in sys.modules:
+        sys.modules["mlflow"].set_tracking_uri(None)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before

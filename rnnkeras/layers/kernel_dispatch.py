@@ -223,6 +223,9 @@ def run_torch_kernel(layer, sequences, initial_state, mask):
 
     cell = layer.cell
     weights = [ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.recurrent_kernel)]
+    # Integer inputs reach the layer uncast (Keras casts only floats to the compute
+    # dtype); the loop's matrix products promote them, PyTorch's kernel would refuse.
+    sequences = ops.cast(sequences, weights[0].dtype)
     if cell.use_bias:
         weights.append(ops.convert_to_tensor(cell.bias))
     options = {

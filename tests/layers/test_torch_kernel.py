@@ -216,6 +216,18 @@ def test_equals_keras_builtin_with_the_same_weights(name, masked, spy, rng):
 
 
 @needs_torch_backend
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_integer_inputs_give_the_plain_loops_outputs(name, spy, monkeypatch, rng):
+    kernel_layer, loop_layer = twin_layers(name, rng, return_sequences=True)
+    x = rng.integers(-3, 4, size=(harness.BATCH, harness.TIMESTEPS, harness.FEATURES))
+    from_kernel = harness.to_numpy(kernel_layer(x.astype("int32")))
+    assert spy.ran == 1
+    plain_loop(monkeypatch)
+    from_loop = harness.to_numpy(loop_layer(x.astype("float32")))
+    harness.assert_outputs_close([from_kernel], [from_loop])
+
+
+@needs_torch_backend
 def test_float64_layer_runs_the_kernel_in_float64(spy, rng):
     layer = rl.LSTM(harness.UNITS, dtype="float64")
     output = layer(harness.inputs(rng).astype("float64"))
