@@ -51,6 +51,8 @@ class Task:
     metrics: ClassVar[tuple[str, ...]] = ()
     parity: ClassVar[str] = "regression"
     right_padded: ClassVar[bool] = False
+    # int8 calibration set: the first this many training sequences (None: all of them).
+    calibration_sequences: ClassVar[int | None] = None
 
     # --- prepare / validate: data only ---------------------------------------------------
 
@@ -126,6 +128,11 @@ class Task:
 
     # --- export ---------------------------------------------------------------------------
 
+    def export_sequence_length(self, meta: dict) -> int | None:
+        """Time steps of the TFLite files: `None` keeps the model's own (fixed) length; a
+        model with an open time axis returns the length its files are written for."""
+        return None
+
     def export(
         self, model, meta: dict, splits: dict, folder: Path, export: dict, report_path: Path
     ) -> dict:
@@ -147,9 +154,10 @@ class Task:
                 export_tflite(
                     model,
                     folder / f"model_{name}.tflite",
+                    sequence_length=self.export_sequence_length(meta),
                     batch_size=int(export.get("batch_size", 1)),
                     quantize=mode,
-                    representative_data=splits["train"]["x"],
+                    representative_data=splits["train"]["x"][: self.calibration_sequences],
                     right_padded=self.right_padded,
                 )
             )

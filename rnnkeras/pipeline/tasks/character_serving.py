@@ -21,8 +21,6 @@ TAG_LETTERS = {
     "comment": "#",
 }
 """The letter that stands for each tag in the served model's answer."""
-CALIBRATION_SEQUENCES = 64
-"""Training sequences that calibrate the int8 TFLite file."""
 
 
 def _forward(model):
@@ -131,42 +129,4 @@ def save_text_module(module, folder) -> None:
 
     tf.saved_model.save(
         module, str(folder), signatures={"serving_default": module.__call__.get_concrete_function()}
-    )
-
-
-def export_character_model(
-    model, splits, folder, export, report_path, sequence_length, parity, right_padded
-) -> dict:
-    """`Task.export` for a model over character ids with an open time axis: the TFLite files
-    get `sequence_length` steps (ids `(batch, sequence_length)` int32 in)."""
-    from rnnkeras.export import export_saved_model, export_tflite, write_export_report
-
-    test, train = splits["test"], splits["train"]
-
-    saved = export_saved_model(model, folder / "saved_model", version=1, overwrite=True)
-    files = []
-    for mode in export.get("quantize", ["none"]):
-        name = "float32" if mode in (None, "none") else mode
-        files.append(
-            export_tflite(
-                model,
-                folder / f"model_{name}.tflite",
-                sequence_length=int(sequence_length),
-                batch_size=int(export.get("batch_size", 1)),
-                quantize=mode,
-                # A few sequences calibrate int8 well enough; all of them made the (unrolled)
-                # conversion take minutes.
-                representative_data=train["x"][:CALIBRATION_SEQUENCES],
-                right_padded=right_padded,
-            )
-        )
-    return write_export_report(
-        model,
-        report_path,
-        test["x"],
-        test["y"],
-        saved_model=saved,
-        tflite=files,
-        task=parity,
-        strict=False,
     )

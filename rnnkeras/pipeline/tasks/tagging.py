@@ -15,6 +15,10 @@ import numpy as np
 
 from rnnkeras.pipeline.tasks.base import Task
 
+# A few sequences calibrate the int8 TFLite file well enough; all of them made the (unrolled)
+# conversion take minutes.
+CALIBRATION_SEQUENCES = 64
+
 EMBEDDING_DIM = 16
 NUMBER_COLUMNS = ("sequence_id", "time_step", "char_code", "line", "column")
 
@@ -48,6 +52,7 @@ class Tagging(Task):
     loss = "sparse_categorical_crossentropy"
     metrics = ("accuracy",)
     parity = "classification"
+    calibration_sequences = CALIBRATION_SEQUENCES
     right_padded = True
 
     def prepare_table(self, spec, prepare):
@@ -142,20 +147,9 @@ class Tagging(Task):
                 alias=alias,
             )
 
-    def export(self, model, meta, splits, folder, export, report_path):
-        """SavedModel and TFLite files of the ids-in model, `max_length` steps per sequence."""
-        from rnnkeras.pipeline.tasks.character_serving import export_character_model
-
-        return export_character_model(
-            model,
-            splits,
-            folder,
-            export,
-            report_path,
-            meta["max_length"],
-            self.parity,
-            right_padded=True,
-        )
+    def export_sequence_length(self, meta):
+        """The ids-in model's TFLite files take `max_length` steps per sequence."""
+        return int(meta["max_length"])
 
 
 TASK = Tagging()

@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 from rnnkeras.pipeline.tasks.base import Task
-from rnnkeras.pipeline.tasks.tagging import character_model_core, typed
+from rnnkeras.pipeline.tasks.tagging import CALIBRATION_SEQUENCES, character_model_core, typed
 
 EMBEDDING_DIM = 16
 TEMPERATURES = (0.5, 1.0)
@@ -107,6 +107,7 @@ class Text(Task):
     loss = "sparse_categorical_crossentropy"
     metrics = ("accuracy",)
     parity = "classification"
+    calibration_sequences = CALIBRATION_SEQUENCES
 
     def prepare_table(self, spec, prepare):
         """Every character of every chunk (`reference_text.text_table`)."""
@@ -218,20 +219,9 @@ class Text(Task):
                 alias=alias,
             )
 
-    def export(self, model, meta, splits, folder, export, report_path):
-        """SavedModel and TFLite files of the ids-in model, 100 steps per sequence."""
-        from rnnkeras.pipeline.tasks.character_serving import export_character_model
-
-        return export_character_model(
-            model,
-            splits,
-            folder,
-            export,
-            report_path,
-            meta["sequence_length"],
-            self.parity,
-            right_padded=False,
-        )
+    def export_sequence_length(self, meta):
+        """The ids-in model's TFLite files take 100 steps per sequence."""
+        return int(meta["sequence_length"])
 
 
 TASK = Text()
