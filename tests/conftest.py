@@ -1,5 +1,6 @@
 """Settings every test shares: quiet TensorFlow, no analytics, no telemetry; one `rng`."""
 
+import contextlib
 import os
 import sys
 
@@ -19,12 +20,12 @@ def rng():
     return np.random.default_rng(20240607)
 
 
-@pytest.fixture(autouse=True)
-def tracking_uri_left_as_found():
-    """Each test leaves MLflow's tracking URI as it found it.
+@contextlib.contextmanager
+def _tracking_uri_restored():
+    """Puts MLflow's tracking URI and `MLFLOW_TRACKING_URI` back as they were on exit.
 
     `mlflow.set_tracking_uri` also exports `MLFLOW_TRACKING_URI` (for child processes), so
-    without this a test that sets it would point later tests of the same worker, and the
+    without this whatever sets it would point later tests of the same worker, and the
     pipeline stages they start, at its own store.
     """
     before = os.environ.get("MLFLOW_TRACKING_URI")
@@ -35,3 +36,18 @@ def tracking_uri_left_as_found():
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:
         os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+@pytest.fixture(autouse=True, scope="module")
+def tracking_uri_left_as_found_by_module():
+    """Each module leaves MLflow's tracking URI as it found it, module fixtures included
+    (a `MonkeyPatch.delenv` of an unset variable does not undo what MLflow exports later)."""
+    with _tracking_uri_restored():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def tracking_uri_left_as_found():
+    """Each test leaves MLflow's tracking URI as it found it."""
+    with _tracking_uri_restored():
+        yield
