@@ -97,6 +97,35 @@ def request(url: str, body: bytes | None = None, timeout: float = 60.0) -> tuple
         return status, text
 
 
+# Put first on PYTHONPATH, this makes `import rnnkeras` fail in every process of the server,
+# the editable install notwithstanding: sitecustomize runs after site-packages are set up.
+_HIDE_RNNKERAS = """
+import sys
+
+
+class HideRnnkeras:
+    def find_spec(self, name, path=None, target=None):
+        if name == "rnnkeras" or name.startswith("rnnkeras."):
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the serving test)")
+        return None
+
+
+sys.meta_path.insert(0, HideRnnkeras())
+"""
+
+
+def rnnkeras_hidden(folder: str | Path) -> Path:
+    """`folder/hide_rnnkeras`, holding a `sitecustomize.py` that makes `import rnnkeras` fail.
+
+    Put it first on `PYTHONPATH` of a server (or any process) that must run without rnnkeras;
+    the error names the serving test, so a probe can tell it from a missing install.
+    """
+    hidden = Path(folder) / "hide_rnnkeras"
+    hidden.mkdir(parents=True, exist_ok=True)
+    (hidden / "sitecustomize.py").write_text(_HIDE_RNNKERAS)
+    return hidden
+
+
 def inputs_body(windows: Any) -> bytes:
     """The `/invocations` body for a batch of windows: `{"inputs": [...]}`.
 

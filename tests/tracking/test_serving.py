@@ -15,22 +15,6 @@ from rnnkeras.pipeline.builders import build_forecaster
 from rnnkeras.pipeline.data import BUNDLED_DIR, make_windows
 from tests.tracking import model_server
 
-# Put first on PYTHONPATH, this makes `import rnnkeras` fail in every process of the server,
-# the editable install notwithstanding: sitecustomize runs after site-packages are set up.
-HIDE_RNNKERAS = """
-import sys
-
-
-class HideRnnkeras:
-    def find_spec(self, name, path=None, target=None):
-        if name == "rnnkeras" or name.startswith("rnnkeras."):
-            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the serving test)")
-        return None
-
-
-sys.meta_path.insert(0, HideRnnkeras())
-"""
-
 # `mlflow.pyfunc.load_model` in a fresh process: the windows on stdin, the predictions on stdout.
 LOAD_AND_PREDICT = """
 import json, sys
@@ -97,9 +81,7 @@ def test_champion_is_served_over_http_without_rnnkeras(store, tmp_path):
     assert registry["promoted"]
     expected = keras.ops.convert_to_numpy(model(test[:32]))
 
-    hidden = tmp_path / "hide_rnnkeras"
-    hidden.mkdir()
-    (hidden / "sitecustomize.py").write_text(HIDE_RNNKERAS)
+    hidden = model_server.rnnkeras_hidden(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     extra = {"PYTHONPATH": str(hidden), "MLFLOW_TRACKING_URI": tracking.configure(store)}
