@@ -11,12 +11,11 @@ the source file, line and column of example characters, so a bad character can b
 the file it came from.
 """
 
-import os
-
 import numpy as np
 
 from rnnkeras.pipeline.data.ascii_characters import ALPHABET
 from rnnkeras.pipeline.data.spec import SPLITS
+from rnnkeras.pipeline.validation.runner import run_suites
 
 NUMBER_COLUMNS = ("line", "column", "sequence_id", "time_step", "char_code")
 WHOLE_NUMBER = r"^[0-9]{1,9}$"
@@ -192,31 +191,17 @@ def validate_characters(
     >>> print(report["failures"][0])
     column 'tag': must be one of ['space', 'name', 'keyword', 'operator', 'number', 'string', 'comment']: 1 bad row(s), e.g. calendar.py.txt:8:6 (sequence 0): 'verb'
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("prepared")
     table = table.reset_index(drop=True)
     content = content_frame(table)
     located = [c for c in ("file", "line", "column", "sequence_id") if c in table]
-    checks = []
-    for name, frame, suite in (
-        ("format", table, format_suite(gx, tags, min_rows)),
-        ("content", content, content_suite(gx, content, sequence_length)),
-    ):
-        batch = (
-            source.add_dataframe_asset(name)
-            .add_batch_definition_whole_dataframe(name)
-            .get_batch(batch_parameters={"dataframe": frame})
-        )
-        result = batch.validate(
-            context.suites.add(suite),
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": max_examples},
-        )
-        checks += [_readable(r.to_json_dict(), table, located) for r in result.results]
+    results = run_suites(
+        lambda gx: [
+            ("format", table, format_suite(gx, tags, min_rows)),
+            ("content", content, content_suite(gx, content, sequence_length)),
+        ],
+        max_examples,
+    )
+    checks = [_readable(result, table, located) for result in results]
     failures = [c["message"] for c in checks if not c["success"]]
     files = sorted(table["file"].dropna().unique().tolist()) if "file" in table else []
     return {

@@ -5,12 +5,12 @@ so the user can fix the CSV they gave. Great Expectations loads inside `validate
 (`import rnnkeras` stays light), on an ephemeral context: no `gx/` folder.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 import rnnkeras.pipeline.data.spec as spec_lib
+from rnnkeras.pipeline.validation.runner import run_suites
 from rnnkeras.pipeline.validation.suites import (
     DERIVED,
     content_frame,
@@ -43,35 +43,15 @@ def validate_table(table, spec: spec_lib.DatasetSpec, max_examples: int = 5) -> 
     >>> print(report["failures"][0].split(": ", 1)[1])
     column 'lpc_03': values must be numbers (ASCII digits, e.g. -1.5e3): 1 bad row(s), e.g. line 7 (sequence 1): 'n/a'
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("prepared")
-    checks = []
-    for name, frame, suite in (
-        ("format", table, format_suite(gx, table, spec)),
-        ("content", content_frame(table, spec), content_suite(gx, table, spec)),
-    ):
-        batch = (
-            source.add_dataframe_asset(name)
-            .add_batch_definition_whole_dataframe(name)
-            .get_batch(batch_parameters={"dataframe": frame})
-        )
-        index_columns = [
-            c for c in (spec_lib.SOURCE_ROW, spec_lib.SEQUENCE, spec_lib.SPLIT) if c in frame
-        ]
-        result = batch.validate(
-            context.suites.add(suite),
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": max_examples,
-                "unexpected_index_column_names": index_columns,
-            },
-        )
-        checks += [readable_check(r.to_json_dict(), spec, max_examples) for r in result.results]
+    results = run_suites(
+        lambda gx: [
+            ("format", table, format_suite(gx, table, spec)),
+            ("content", content_frame(table, spec), content_suite(gx, table, spec)),
+        ],
+        max_examples,
+        index_columns=(spec_lib.SOURCE_ROW, spec_lib.SEQUENCE, spec_lib.SPLIT),
+    )
+    checks = [readable_check(result, spec, max_examples) for result in results]
     file = _display_path(spec.path)
     failures = [f"{file}: {c['message']}" for c in checks if not c["success"]]
     return {

@@ -9,13 +9,13 @@ model's source vocabulary). Failures are worded by `rnnkeras.pipeline.validation
 column and example values, as for the sequence tables.
 """
 
-import os
 import types
 from pathlib import Path
 
 import rnnkeras.pipeline.data.locale_dates as locale_dates
 import rnnkeras.pipeline.data.spec as spec_lib
 from rnnkeras.pipeline.validation.checks import _display_path, readable_check
+from rnnkeras.pipeline.validation.runner import run_suites
 
 # What a source may hold: the longest date Babel writes in `LOCALES` is 38 characters.
 MAX_SOURCE_LENGTH = 48
@@ -167,35 +167,16 @@ def validate_pairs(table, path: str | Path, max_examples: int = 5) -> dict:
     >>> print(validate_pairs(table, "sequences.csv")["failures"][0])
     sequences.csv: column 'target': targets must be real calendar dates: 1 bad row(s), e.g. line 5: '2001-02-30'
     """
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("prepared")
     content = content_frame(table)
-    checks = []
-    for name, frame, suite in (
-        ("format", table, format_suite(gx)),
-        ("content", content, content_suite(gx, content)),
-    ):
-        batch = (
-            source.add_dataframe_asset(name)
-            .add_batch_definition_whole_dataframe(name)
-            .get_batch(batch_parameters={"dataframe": frame})
-        )
-        result = batch.validate(
-            context.suites.add(suite),
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": max_examples,
-                "unexpected_index_column_names": [spec_lib.SOURCE_ROW],
-            },
-        )
-        checks += [
-            readable_check(r.to_json_dict(), _SAME_NAMES, max_examples) for r in result.results
-        ]
+    results = run_suites(
+        lambda gx: [
+            ("format", table, format_suite(gx)),
+            ("content", content, content_suite(gx, content)),
+        ],
+        max_examples,
+        index_columns=(spec_lib.SOURCE_ROW,),
+    )
+    checks = [readable_check(result, _SAME_NAMES, max_examples) for result in results]
     file = _display_path(Path(path))
     failures = [f"{file}: {c['message']}" for c in checks if not c["success"]]
     return {
