@@ -14,10 +14,10 @@ hits them alike. The table shows medians in milliseconds and, per round, the
 ratios ours/Keras and ours/PyTorch, of which it prints the median (below 1 = we
 are faster).
 
-On the PyTorch backend our `LSTM` and `GRU` run PyTorch's own fused kernel
-(`rnnkeras.layers.torch_kernels`), the same one `nn.LSTM`/`nn.GRU` run, so
-their ratios to PyTorch measure what Keras adds around it (model call,
-optimizer, weight mapping); `SimpleRNN` keeps the loop there.
+On the PyTorch backend our `SimpleRNN`, `LSTM` and `GRU` run PyTorch's own
+fused kernel (`rnnkeras.layers.torch_kernels`), the same one
+`nn.RNN`/`nn.LSTM`/`nn.GRU` run, so their ratios to PyTorch measure what Keras
+adds around it (model call, optimizer, weight mapping).
 
 Run: `python bench/layers.py --backend tensorflow` (`--rounds` for more
 samples, `--quick` for a short look, `--plain-loop` to add rnnkeras with its

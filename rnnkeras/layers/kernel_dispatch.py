@@ -1,12 +1,13 @@
 """The one place that decides how a layer runs: a fused kernel, an XLA loop or the plain loop.
 
-Which kernel runs where, for our `LSTM` and `GRU` (the other layers always loop):
+Which kernel runs where, for our `LSTM` and `GRU` (our `SimpleRNN` takes the right-hand
+column everywhere, as Keras has no cuDNN SimpleRNN; the other layers always loop):
 
 | backend | GPU (cuDNN-compatible layer) | CPU, or a GPU layer Keras' kernel refuses |
 |---|---|---|
 | TensorFlow | Keras' cuDNN kernel | the loop, XLA-compiled for inference in a compiled function |
 | JAX | Keras' cuDNN kernel | the loop (JAX compiles the whole step) |
-| PyTorch | Keras' cuDNN kernel | PyTorch's own fused kernel (`torch._VF.lstm` / `gru`) |
+| PyTorch | Keras' cuDNN kernel | PyTorch's own fused kernel (`torch._VF.lstm`, `gru`, `rnn_*`) |
 
 1. `fused_kernel_blockers`: our `LSTM` and `GRU` keep the Keras weight
    layout, so on a GPU they hand their weights to the same fused (cuDNN)
@@ -19,6 +20,9 @@ Which kernel runs where, for our `LSTM` and `GRU` (the other layers always loop)
    behind `torch.nn.LSTM` / `nn.GRU` (`rnnkeras.layers.torch_kernels` maps the
    weights). It takes `proj_size`, `use_bias=False`, `go_backwards`,
    `stateful`, input dropout and right-padded masks (also with `go_backwards`).
+   `SimpleRNN` with `tanh` or `relu` runs it too (`torch._VF.rnn_tanh` /
+   `rnn_relu`, behind `torch.nn.RNN`), on every device: Keras has no fused
+   SimpleRNN kernel.
 3. `xla_loop_blockers`: where no fused kernel applies on TensorFlow, the loop
    runs compiled by XLA for inference: on TensorFlow's CPU, Keras leaves
    `jit_compile="auto"` off, so a default `predict` would otherwise run the
@@ -39,6 +43,7 @@ from keras import activations, ops
 from rnnkeras.layers.keras_internals import backend_gru, backend_lstm
 
 _TANH = (activations.tanh, ops.tanh)
+_RELU = (activations.relu, ops.relu)
 _SIGMOID = (activations.sigmoid, ops.sigmoid)
 # Keras' JAX and PyTorch kernels refuse any mask (they raise and Keras loops);
 # its TensorFlow kernel takes right-padded masks and checks them at run time.
@@ -155,12 +160,15 @@ def torch_kernel_blockers(layer, training: bool = False) -> list[str]:
     """Reasons why `layer` cannot run PyTorch's own fused kernel in this call; empty if it can.
 
     Asked only where `fused_kernel_blockers` found a reason (Keras' cuDNN
-    kernel comes first). PyTorch's kernel (`torch._VF.lstm` / `torch._VF.gru`,
-    what `torch.nn.LSTM` / `nn.GRU` run: cuDNN on a CUDA device, ATen's fused
-    kernel on the CPU) computes exactly our cells with `tanh` and `sigmoid`,
-    and the GRU only in its `reset_after=True` form. A mask does not block it:
-    a right-padded one runs as packed sequences, any other falls back to the
-    loop at run time (`run_torch_kernel` raises `NotImplementedError`).
+    kernel comes first; `SimpleRNN` has none). PyTorch's kernels
+    (`torch._VF.lstm`, `gru`, `rnn_tanh`, `rnn_relu`, what `torch.nn.LSTM`,
+    `nn.GRU` and `nn.RNN` run: cuDNN on a CUDA device, ATen's fused kernel on
+    the CPU) compute exactly our LSTM and GRU cells with `tanh` and `sigmoid`,
+    the GRU only in its `reset_after=True` form, and our SimpleRNN cell with
+    `tanh` or `relu` (`nn.RNN`'s `nonlinearity`). Which kernel a layer has is
+    its `torch_kernel` attribute. A mask does not block it: a right-padded one
+    runs as packed sequences, any other falls back to the loop at run time
+    (`run_torch_kernel` raises `NotImplementedError`).
 
     Args:
         layer: An rnnkeras recurrent layer.
@@ -174,17 +182,29 @@ def torch_kernel_blockers(layer, training: bool = False) -> list[str]:
     >>> from rnnkeras.layers import LSTM
     >>> any("unroll" in reason for reason in torch_kernel_blockers(LSTM(4, unroll=True)))
     True
+    >>> from rnnkeras.layers import SimpleRNN
+    >>> any("activation" in reason for reason in torch_kernel_blockers(SimpleRNN(4, "relu")))
+    False
     """
-    kernel = getattr(layer, "fused_kernel", None)
+    kernel = getattr(layer, "torch_kernel", None)
     if kernel is None:
         return [f"{type(layer).__name__} has no fused kernel"]
     backend = keras.backend.backend()
     cell = layer.cell
+    if kernel == "simple_rnn":
+        activation_checks = [
+            (cell.activation in _TANH + _RELU, "activation is not tanh or relu"),
+        ]
+    else:
+        activation_checks = [
+            (cell.activation in _TANH, "activation is not tanh"),
+            (cell.recurrent_activation in _SIGMOID, "recurrent_activation is not sigmoid"),
+        ]
     checks = [
         (backend == "torch", f"backend {backend!r} (this kernel is PyTorch's)"),
-        (layer.use_cudnn is not False, "use_cudnn=False (the plain loop)"),
-        (cell.activation in _TANH, "activation is not tanh"),
-        (cell.recurrent_activation in _SIGMOID, "recurrent_activation is not sigmoid"),
+        # SimpleRNN has no `use_cudnn` (nor has Keras'); export switches it off where present.
+        (getattr(layer, "use_cudnn", "auto") is not False, "use_cudnn=False (the plain loop)"),
+        *activation_checks,
         (
             not (training and cell.recurrent_dropout > 0),
             f"recurrent_dropout={cell.recurrent_dropout} while training",
@@ -207,7 +227,7 @@ def run_torch_kernel(layer, sequences, initial_state, mask):
     """Runs `layer` through PyTorch's fused kernel (`rnnkeras.layers.torch_kernels`).
 
     Args:
-        layer: An rnnkeras `LSTM` or `GRU` with no `torch_kernel_blockers`.
+        layer: An rnnkeras `LSTM`, `GRU` or `SimpleRNN` with no `torch_kernel_blockers`.
         sequences: `(batch, timesteps, features)`, input dropout already applied.
         initial_state: The states, `[h, c]` or `[h]`.
         mask: `None` or boolean `(batch, timesteps)`.
@@ -234,7 +254,12 @@ def run_torch_kernel(layer, sequences, initial_state, mask):
         "zero_output_for_mask": layer.zero_output_for_mask,
         "return_sequences": layer.return_sequences,
     }
-    if layer.fused_kernel == "gru":
+    if layer.torch_kernel == "simple_rnn":
+        activation = "relu" if cell.activation in _RELU else "tanh"
+        return torch_kernels.simple_rnn(
+            sequences, initial_state, *weights, activation=activation, **options
+        )
+    if layer.torch_kernel == "gru":
         return torch_kernels.gru(sequences, initial_state, *weights, **options)
     if not cell.use_bias:
         weights.append(None)

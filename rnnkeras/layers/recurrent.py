@@ -4,7 +4,8 @@ It extends `keras.layers.RNN` (which already owns states, `stateful`,
 `initial_state`, masks and `return_state`) with:
 
 - the kernel dispatch of `rnnkeras.layers.kernel_dispatch` (cuDNN, PyTorch's own
-  fused kernel on the PyTorch backend, the XLA-compiled loop);
+  fused kernel on the PyTorch backend, the XLA-compiled loop), keyed by the
+  layer's `fused_kernel` and `torch_kernel`;
 - a time-step probe, `state_perturbation`, used by the gradient-flow monitor;
 - errors that name the layer for malformed inputs and initial states.
 """
@@ -72,7 +73,19 @@ class RecurrentLayer(keras.layers.RNN):
             reaching each `h_t` through backpropagation through time.
     """
 
+    # Name of the Keras backend (cuDNN) kernel that computes this layer's cell
+    # (`"lstm"`, `"gru"`), or None; it also decides whether the layer has `use_cudnn`.
     fused_kernel = None
+
+    @property
+    def torch_kernel(self):
+        """Which PyTorch fused kernel computes this layer's cell (`torch_kernels`), or `None`.
+
+        The cuDNN kernel's name where the layer has one (`"lstm"`, `"gru"`);
+        `SimpleRNN` sets `"simple_rnn"` (Keras has no fused SimpleRNN kernel,
+        PyTorch has `nn.RNN`'s).
+        """
+        return self.fused_kernel
 
     def __init__(self, cell_class, cell_name: str, arguments: dict, **kwargs):
         """Builds the cell from the subclass's constructor arguments.
@@ -176,21 +189,20 @@ class RecurrentLayer(keras.layers.RNN):
             # were read from, which autograd saved for the backward pass (Keras
             # copies them too).
             initial_state = [ops.copy(state) for state in initial_state]
-        if self.fused_kernel is None:
-            return self._loop(sequences, initial_state, mask, training)
-        blockers = fused_kernel_blockers(self, masked=mask is not None)
-        if self.use_cudnn is True and blockers:
-            raise ValueError(
-                f"{self._describe()} was built with use_cudnn=True but cannot use the "
-                f"fused kernel here. Received blockers: {blockers}"
-            )
-        if not blockers:
-            try:
-                return run_fused(
-                    self, self._dropped_inputs(sequences, training), initial_state, mask
+        if self.fused_kernel is not None:
+            blockers = fused_kernel_blockers(self, masked=mask is not None)
+            if self.use_cudnn is True and blockers:
+                raise ValueError(
+                    f"{self._describe()} was built with use_cudnn=True but cannot use the "
+                    f"fused kernel here. Received blockers: {blockers}"
                 )
-            except NotImplementedError:
-                pass
+            if not blockers:
+                try:
+                    return run_fused(
+                        self, self._dropped_inputs(sequences, training), initial_state, mask
+                    )
+                except NotImplementedError:
+                    pass
         if not torch_kernel_blockers(self, training=training):
             try:
                 return run_torch_kernel(

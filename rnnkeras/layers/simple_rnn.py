@@ -91,9 +91,19 @@ class SimpleRNN(RecurrentLayer):
     "Finding Structure in Time"). It takes the same arguments as the Keras layer
     and keeps the same weights (`kernel (features, units)`, `recurrent_kernel
     (units, units)`, `bias (units,)`), so a model, a config or weights move
-    between the two unchanged. On TensorFlow, inference inside a compiled
-    function (`predict`, a `tf.function`) runs the loop compiled by XLA
-    (`rnnkeras.layers.kernel_dispatch.xla_loop_blockers` decides).
+    between the two unchanged.
+
+    On the PyTorch backend, with `activation` `"tanh"` or `"relu"`, no
+    `unroll` and no recurrent dropout while training, it runs PyTorch's own
+    fused kernel, the one behind `torch.nn.RNN` (`torch._VF.rnn_tanh` /
+    `rnn_relu`: ATen's fused CPU kernel, cuDNN on CUDA), with the weights mapped
+    on the fly (`rnnkeras.layers.torch_kernels`); it takes `use_bias=False`,
+    `go_backwards`, `stateful`, `initial_state`, input dropout and right-padded
+    masks. On TensorFlow, inference inside a compiled function (`predict`, a
+    `tf.function`) runs the loop compiled by XLA. Everywhere else it runs
+    rnnkeras' own loop. `rnnkeras.layers.kernel_dispatch` makes these decisions
+    (`torch_kernel_blockers`, `xla_loop_blockers`) and lists why a path does
+    not apply.
 
     Args:
         units: Positive integer, the size of the state `h` and of the output.
@@ -166,6 +176,9 @@ class SimpleRNN(RecurrentLayer):
     >>> tuple(layer(np.ones((2, 5, 3), "float32")).shape)
     (2, 5, 4)
     """
+
+    # Keras has no fused SimpleRNN kernel (so no `use_cudnn`); PyTorch has `nn.RNN`'s.
+    torch_kernel = "simple_rnn"
 
     def __init__(
         self,

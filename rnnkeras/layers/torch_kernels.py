@@ -1,17 +1,22 @@
-"""PyTorch's own fused LSTM and GRU kernels, run on weights in the Keras layout.
+"""PyTorch's own fused SimpleRNN, LSTM and GRU kernels, run on weights in the Keras layout.
 
 On the PyTorch backend a Keras recurrent loop is a Python loop of small ops per
-time step. PyTorch's `nn.LSTM` and `nn.GRU` run one native kernel per sequence
-instead (cuDNN on a CUDA device, ATen's fused CPU kernel elsewhere). Both are
-thin wrappers around `torch._VF.lstm` / `torch._VF.gru`, which take the weights
-as a list of tensors; that is what we call, with the Keras variables mapped on
-the fly, so autograd carries gradients through the mapping to the Keras
-variables and `fit` trains them. (Keras 3.15's own `keras.src.backend.torch.rnn`
-calls the same functions, for its cuDNN path only.)
+time step. PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU` run one native kernel per
+sequence instead (cuDNN on a CUDA device, ATen's fused CPU kernel elsewhere).
+They are thin wrappers around `torch._VF.rnn_tanh` / `rnn_relu`,
+`torch._VF.lstm` and `torch._VF.gru`, which take the weights as a list of
+tensors; that is what we call, with the Keras variables mapped on the fly, so
+autograd carries gradients through the mapping to the Keras variables and `fit`
+trains them. (Keras 3.15's own `keras.src.backend.torch.rnn` calls the LSTM
+and GRU functions, for its cuDNN path only; it has none for SimpleRNN.)
 
 Weight mapping (PyTorch stores `(out, in)`, Keras `(in, out)`, hence the
 transposes):
 
+- SimpleRNN (`h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`, `act`
+  `tanh` for `rnn_tanh` or `relu` for `rnn_relu`): `weight_ih = kernel.T`,
+  `weight_hh = recurrent_kernel.T`, `bias_ih = bias`, `bias_hh = 0` (Keras has
+  one bias).
 - LSTM: Keras' gate order input, forget, cell, output is PyTorch's `i, f, g, o`:
   `weight_ih = kernel.T`, `weight_hh = recurrent_kernel.T`, `bias_ih = bias`,
   `bias_hh = 0` (Keras has one bias), and with `proj_size`,
@@ -65,6 +70,31 @@ def lstm_weights(kernel, recurrent_kernel, bias=None, projection_kernel=None) ->
         weights += [bias, torch.zeros_like(bias)]
     if projection_kernel is not None:
         weights.append(projection_kernel.T)
+    return weights
+
+
+def simple_rnn_weights(kernel, recurrent_kernel, bias=None) -> list:
+    """Keras SimpleRNN weights as the `torch._VF.rnn_tanh` / `rnn_relu` weight list.
+
+    Args:
+        kernel: `(features, units)`.
+        recurrent_kernel: `(units, units)`.
+        bias: `(units,)` or `None`.
+
+    Returns:
+        `[weight_ih (units, features), weight_hh (units, units)(, bias_ih, bias_hh)]`,
+        views and new tensors that stay on the autograd graph of the arguments
+        (`bias_hh` is zeros: Keras' one bias is PyTorch's two summed).
+
+    Example:
+
+    >>> import torch
+    >>> [tuple(w.shape) for w in simple_rnn_weights(torch.ones(3, 4), torch.ones(4, 4))]
+    [(4, 3), (4, 4)]
+    """
+    weights = [kernel.T, recurrent_kernel.T]
+    if bias is not None:
+        weights += [bias, torch.zeros_like(bias)]
     return weights
 
 
@@ -145,7 +175,7 @@ def move_to_end(outputs, lengths):
 
 
 def run_packed(kernel_function, inputs, hidden, weights, has_biases, lengths, train):
-    """`kernel_function` (`torch._VF.lstm` or `gru`) over right-padded sequences.
+    """`kernel_function` (as in `run_kernel`) over right-padded sequences.
 
     Returns:
         `(outputs, hidden)`: outputs `(batch, timesteps, width)` with zeros after
@@ -185,13 +215,13 @@ def run_kernel(
     zero_output_for_mask=False,
     return_sequences=False,
 ):
-    """Runs `torch._VF.lstm` / `gru` with Keras' loop conventions.
+    """Runs `torch._VF.lstm` / `gru` / `rnn_tanh` / `rnn_relu` with Keras' loop conventions.
 
     Args:
-        kernel_function: `torch._VF.lstm` or `torch._VF.gru`.
+        kernel_function: `torch._VF.lstm`, `gru`, `rnn_tanh` or `rnn_relu`.
         inputs: `(batch, timesteps, features)`.
         initial_state: The Keras states, `[h, c]` or `[h]`, `(batch, width)` each.
-        weights: From `lstm_weights` / `gru_weights`.
+        weights: From `lstm_weights`, `gru_weights` or `simple_rnn_weights`.
         has_biases: Whether `weights` hold the two biases.
         mask: `None` or boolean `(batch, timesteps)`, right-padded.
         go_backwards: Read the steps in reverse (outputs stay in that order, as
@@ -293,3 +323,48 @@ def gru(inputs, initial_state, kernel, recurrent_kernel, bias=None, **options):
     """
     weights = gru_weights(kernel, recurrent_kernel, bias)
     return run_kernel(torch._VF.gru, inputs, initial_state, weights, bias is not None, **options)
+
+
+# PyTorch's Elman kernels, by the activation they apply (`nn.RNN(nonlinearity=...)`).
+SIMPLE_RNN_KERNELS = {"tanh": torch._VF.rnn_tanh, "relu": torch._VF.rnn_relu}
+
+
+def simple_rnn(
+    inputs, initial_state, kernel, recurrent_kernel, bias=None, activation="tanh", **options
+):
+    """A Keras-layout SimpleRNN (`tanh` or `relu`) through PyTorch's fused kernel.
+
+    Computes `h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)`,
+    as `torch.nn.RNN(nonlinearity=activation)` does with the mapped weights.
+
+    Args:
+        inputs: `(batch, timesteps, features)`.
+        initial_state: `[h]`, `(batch, units)`.
+        kernel, recurrent_kernel, bias: As in `simple_rnn_weights`.
+        activation: `"tanh"` (`torch._VF.rnn_tanh`) or `"relu"` (`rnn_relu`).
+        **options: As in `run_kernel`.
+
+    Returns:
+        `(last_output, outputs, [h])`.
+
+    Raises:
+        ValueError: If `activation` is neither `"tanh"` nor `"relu"`.
+        NotImplementedError: As `run_kernel`.
+
+    Example:
+
+    >>> x = torch.ones(2, 5, 3)
+    >>> last, outputs, (h,) = simple_rnn(x, [torch.zeros(2, 4)], torch.zeros(3, 4),
+    ...                                  torch.zeros(4, 4), activation="relu")
+    >>> tuple(outputs.shape), tuple(h.shape)
+    ((2, 1, 4), (2, 4))
+    """
+    if activation not in SIMPLE_RNN_KERNELS:
+        raise ValueError(
+            f"simple_rnn expects `activation` in {tuple(SIMPLE_RNN_KERNELS)} (PyTorch's Elman "
+            f"kernels). Received: activation={activation!r}"
+        )
+    weights = simple_rnn_weights(kernel, recurrent_kernel, bias)
+    return run_kernel(
+        SIMPLE_RNN_KERNELS[activation], inputs, initial_state, weights, bias is not None, **options
+    )

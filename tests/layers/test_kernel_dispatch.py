@@ -225,7 +225,7 @@ def test_attached_probe_and_loop_only_layers_block_the_pytorch_kernel():
     layer = rl.GRU(4)
     layer.state_perturbation = keras.ops.zeros((2, 5, 4))
     assert "state_perturbation" in " ".join(torch_reasons(layer))
-    assert kernel_dispatch.torch_kernel_blockers(rl.SimpleRNN(4))
+    assert kernel_dispatch.torch_kernel_blockers(rl.LayerNormSimpleRNN(4))
     assert kernel_dispatch.torch_kernel_blockers(rl.PeepholeLSTM(4))
 
 

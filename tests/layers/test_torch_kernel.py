@@ -1,17 +1,23 @@
-"""PyTorch's own fused kernel behind our LSTM and GRU on the PyTorch backend.
+"""PyTorch's own fused kernel behind our SimpleRNN, LSTM and GRU on the PyTorch backend.
 
 On the PyTorch backend `rnnkeras.layers.kernel_dispatch` sends our `LSTM` and
 `GRU` to `torch._VF.lstm` / `gru` (`rnnkeras.layers.torch_kernels`) wherever
-Keras' cuDNN kernel does not run. Here each case runs the same layer twice with
-the same weights, once through that kernel (a spy proves it ran) and once
-through the plain loop (the decision switched off), and compares outputs, final
-states and the gradients of a loss with respect to every weight, the inputs and
-the initial states; then against the Keras built-in, and `fit` lowers the loss.
+Keras' cuDNN kernel does not run, and our `SimpleRNN` (`tanh` or `relu`) to
+`torch._VF.rnn_tanh` / `rnn_relu` on every device. Here each LSTM/GRU case runs
+the same layer twice with the same weights, once through that kernel (a spy
+proves it ran) and once through the plain loop (the decision switched off), and
+compares outputs, final states and the gradients of a loss with respect to every
+weight, the inputs and the initial states; each SimpleRNN case does the same
+against the Keras built-in `keras.layers.SimpleRNN`, which loops. Then against
+the Keras built-ins, and `fit` lowers the loss.
 
 This module needs `KERAS_BACKEND=torch`: `tests/conformance/test_layer_suites_per_backend.py`
 runs it so. The mapping of the weights alone is checked on every backend against
-`torch.nn.LSTM` / `nn.GRU` (`test_weight_mapping_matches_torch_modules`).
+`torch.nn.LSTM` / `nn.GRU` / `nn.RNN` (`test_weight_mapping_matches_torch_modules`),
+and so are the SimpleRNN decision's reasons.
 """
+
+import functools
 
 import keras
 import numpy as np
@@ -19,7 +25,7 @@ import pytest
 import torch
 
 from rnnkeras import layers as rl
-from rnnkeras.layers import recurrent, torch_kernels
+from rnnkeras.layers import kernel_dispatch, recurrent, torch_kernels
 from tests.layers import harness, rnn_reference
 
 TORCH = keras.backend.backend() == "torch"
@@ -135,6 +141,47 @@ def test_kernel_equals_plain_loop_with_gradients(name, kwargs, initial, spy, mon
     assert_same_run(got, expected)
 
 
+SIMPLE_RNN_CASES = [
+    {},
+    {"return_sequences": True, "return_state": True},
+    {"activation": "relu", "return_sequences": True, "return_state": True},
+    {"go_backwards": True, "return_sequences": True, "return_state": True},
+    {"activation": "relu", "go_backwards": True, "return_state": True},
+    {"use_bias": False, "return_sequences": True, "return_state": True},
+    {"zero_output_for_mask": True, "return_sequences": True},
+]
+SIMPLE_RNN_IDS = [
+    "-".join(f"{key}={value}" if key == "activation" else key for key, value in kwargs.items())
+    or "default"
+    for kwargs in SIMPLE_RNN_CASES
+]
+
+
+def builtin_twins(name, rng, **kwargs):
+    """Ours and the Keras built-in, built, with the built-in's random weights copied to ours."""
+    ours = getattr(rl, name)(harness.UNITS, **kwargs)
+    builtin = getattr(keras.layers, name)(harness.UNITS, **kwargs)
+    for layer in (ours, builtin):
+        layer.build((harness.BATCH, harness.TIMESTEPS, harness.FEATURES))
+    ours.set_weights(harness.randomize(builtin, rng))
+    return ours, builtin
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("kwargs", SIMPLE_RNN_CASES, ids=SIMPLE_RNN_IDS)
+@pytest.mark.parametrize("call", ["zero_state", "initial_state", "right_padded_mask"])
+def test_simple_rnn_kernel_equals_keras_builtin_with_gradients(kwargs, call, spy, rng):
+    # Keras' SimpleRNN has no fused kernel: on the PyTorch backend it runs its
+    # eager loop, an implementation independent of ours.
+    ours, builtin = builtin_twins("SimpleRNN", rng, **kwargs)
+    x = harness.inputs(rng)
+    states = initial_states(ours, rng) if call == "initial_state" else None
+    mask = harness.padding_mask() if call == "right_padded_mask" else None
+    got = outputs_and_gradients(ours, x, states, mask=mask)
+    assert (spy.ran, spy.refused) == (1, 0)
+    assert_same_run(got, outputs_and_gradients(builtin, x, states, mask=mask))
+
+
 @needs_torch_backend
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
 @pytest.mark.parametrize("zero_output", [False, True], ids=["repeat_output", "zero_output"])
@@ -161,7 +208,7 @@ def test_right_padded_mask_runs_packed_and_equals_plain_loop(
     ],
     ids=["hole_in_mask", "fully_masked_row"],
 )
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
 def test_other_masks_fall_back_to_the_loop(name, lengths_or_mask, spy, monkeypatch, rng):
     fused, looped = twin_layers(name, rng, return_sequences=True, return_state=True)
     x = harness.inputs(rng)
@@ -172,7 +219,7 @@ def test_other_masks_fall_back_to_the_loop(name, lengths_or_mask, spy, monkeypat
 
 
 @needs_torch_backend
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
 def test_stateful_layer_carries_states_across_calls(name, spy, monkeypatch, rng):
     fused, looped = twin_layers(name, rng, stateful=True, return_state=True)
     first, second = harness.inputs(rng), harness.inputs(rng)
@@ -188,7 +235,7 @@ def test_stateful_layer_carries_states_across_calls(name, spy, monkeypatch, rng)
 
 
 @needs_torch_backend
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
 def test_input_dropout_in_training_draws_the_loops_mask(name, spy, monkeypatch, rng):
     fused, looped = twin_layers(name, rng, dropout=0.4, return_sequences=True)
     x = harness.inputs(rng)
@@ -216,7 +263,7 @@ def test_equals_keras_builtin_with_the_same_weights(name, masked, spy, rng):
 
 
 @needs_torch_backend
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
 def test_integer_inputs_give_the_plain_loops_outputs(name, spy, monkeypatch, rng):
     kernel_layer, loop_layer = twin_layers(name, rng, return_sequences=True)
     x = rng.integers(-3, 4, size=(harness.BATCH, harness.TIMESTEPS, harness.FEATURES))
@@ -235,7 +282,7 @@ def test_float64_layer_runs_the_kernel_in_float64(spy, rng):
 
 
 @needs_torch_backend
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
 def test_fit_lowers_the_loss_through_the_kernel(name, spy, rng):
     x = harness.inputs(rng, batch=32)
     y = x.sum(axis=(1, 2))[:, None] / 4
@@ -249,22 +296,39 @@ def test_fit_lowers_the_loss_through_the_kernel(name, spy, rng):
     assert spy.ran > 20
 
 
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+# name: (torch module, its Keras-layout weights (`rnn_reference`), our kernel function).
+TORCH_MODULES = {
+    "LSTM": (torch.nn.LSTM, rnn_reference.keras_weights_from_torch_lstm, torch_kernels.lstm),
+    "GRU": (torch.nn.GRU, rnn_reference.keras_weights_from_torch_gru, torch_kernels.gru),
+    "RNN-tanh": (
+        torch.nn.RNN,
+        rnn_reference.keras_weights_from_torch_rnn,
+        torch_kernels.simple_rnn,
+    ),
+    "RNN-relu": (
+        functools.partial(torch.nn.RNN, nonlinearity="relu"),
+        rnn_reference.keras_weights_from_torch_rnn,
+        functools.partial(torch_kernels.simple_rnn, activation="relu"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TORCH_MODULES))
 @pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
 def test_weight_mapping_matches_torch_modules(name, masked, rng):
     # Independent of Keras: Keras-layout weights made from a torch module by the
-    # test references (`rnn_reference`), run through our mapping, against the module.
-    module = getattr(torch.nn, name)(harness.FEATURES, harness.UNITS, batch_first=True)
+    # test references (`rnn_reference`, which sums nn.RNN's two biases into
+    # Keras' one), run through our mapping, against the module.
+    module_class, to_keras, run = TORCH_MODULES[name]
+    module = module_class(harness.FEATURES, harness.UNITS, batch_first=True)
     rnn_reference.randomize_torch(module, rng)
     module = module.float()
-    to_keras = getattr(rnn_reference, f"keras_weights_from_torch_{name.lower()}")
     weights = [torch.from_numpy(w) for w in to_keras(module)]
     x = torch.from_numpy(harness.inputs(rng))
     state_count = 2 if name == "LSTM" else 1
     states = [torch.from_numpy(s) for s in initial_states_like(rng, state_count)]
     hidden = tuple(s[None] for s in states) if name == "LSTM" else states[0][None]
     mask = harness.padding_mask() if masked else None
-    run = getattr(torch_kernels, name.lower())
     _, outputs, final = run(
         x,
         states,
@@ -296,7 +360,7 @@ def initial_states_like(rng, count):
 
 
 @needs_torch_backend
-@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
 def test_masked_bidirectional_runs_both_directions_through_the_kernel(name, spy, rng):
     # The backward direction reads the right-padded mask with go_backwards.
     ours = rl.Bidirectional(getattr(rl, name)(harness.UNITS, return_sequences=True))
@@ -310,3 +374,79 @@ def test_masked_bidirectional_runs_both_directions_through_the_kernel(name, spy,
     spy.ran = 0
     harness.assert_outputs_close(ours(x, mask=mask), builtin(x, mask=mask))
     assert (spy.ran, spy.refused) == (2, 0)
+
+
+def test_simple_rnn_kernel_refuses_other_activations_by_name():
+    with pytest.raises(ValueError, match=r"Received: activation='sigmoid'"):
+        torch_kernels.simple_rnn(
+            torch.ones(1, 2, 3),
+            [torch.zeros(1, 4)],
+            torch.ones(3, 4),
+            torch.ones(4, 4),
+            activation="sigmoid",
+        )
+
+
+# The SimpleRNN decision: (constructor arguments, call arguments, the reason that
+# blocks PyTorch's kernel or None). Keras has no fused SimpleRNN kernel, so a GPU
+# changes nothing; on other backends the backend is the one reason more.
+SIMPLE_RNN_DECISIONS = [
+    ({}, {}, None),
+    ({"activation": "relu"}, {}, None),
+    ({"use_bias": False, "go_backwards": True}, {}, None),
+    ({"dropout": 0.3}, {"training": True}, None),
+    ({"recurrent_dropout": 0.3}, {"training": False}, None),
+    ({"dtype": "float64"}, {}, None),
+    ({"activation": "sigmoid"}, {}, "activation"),
+    ({"activation": None}, {}, "activation"),
+    ({"unroll": True}, {}, "unroll"),
+    ({"recurrent_dropout": 0.3}, {"training": True}, "recurrent_dropout"),
+    ({"dtype": "mixed_float16"}, {}, "float16"),
+]
+DECISION_IDS = [
+    "tanh",
+    "relu",
+    "no_bias_backwards",
+    "input_dropout_training",
+    "recurrent_dropout_inference",
+    "float64",
+    "sigmoid",
+    "linear",
+    "unroll",
+    "recurrent_dropout_training",
+    "mixed_float16",
+]
+
+
+@pytest.mark.parametrize("kwargs, call, reason", SIMPLE_RNN_DECISIONS, ids=DECISION_IDS)
+@pytest.mark.parametrize("gpu", [False, True], ids=["no_gpu", "simulated_gpu"])
+def test_simple_rnn_decision_names_each_blocking_condition(kwargs, call, reason, gpu, monkeypatch):
+    monkeypatch.setattr(kernel_dispatch, "gpu_available", lambda: gpu)
+    layer = rl.SimpleRNN(harness.UNITS, **kwargs)
+    blockers = kernel_dispatch.torch_kernel_blockers(layer, **call)
+    off_torch = [b for b in blockers if "this kernel is PyTorch's" in b]
+    assert len(off_torch) == (not TORCH), blockers
+    blockers = [b for b in blockers if b not in off_torch]
+    if reason is None:
+        assert blockers == []
+    else:
+        assert len(blockers) == 1 and reason in blockers[0], blockers
+
+
+@needs_torch_backend
+@pytest.mark.parametrize("kwargs, call, reason", SIMPLE_RNN_DECISIONS, ids=DECISION_IDS)
+def test_simple_rnn_runs_the_kernel_exactly_when_decided(kwargs, call, reason, spy, rng):
+    layer = rl.SimpleRNN(harness.UNITS, return_sequences=True, **kwargs)
+    x = harness.inputs(rng).astype(layer.compute_dtype)
+    outputs = layer(x, **call)
+    assert spy.ran == (reason is None)
+    assert tuple(outputs.shape) == (harness.BATCH, harness.TIMESTEPS, harness.UNITS)
+
+
+@needs_torch_backend
+def test_simple_rnn_with_attached_probe_runs_the_loop(spy, rng):
+    layer = rl.SimpleRNN(harness.UNITS)
+    layer.state_perturbation = torch.zeros(harness.BATCH, harness.TIMESTEPS, harness.UNITS)
+    assert "state_perturbation" in " ".join(kernel_dispatch.torch_kernel_blockers(layer))
+    layer(harness.inputs(rng))
+    assert spy.ran == 0
