@@ -7,6 +7,7 @@ written twice in one stage is one more place to forget on the next move.
 """
 
 import functools
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,15 +108,34 @@ def test_a_stage_declares_each_path_once_and_only_code_it_runs(stage):
     assert not unused, f"dvc.yaml stage {stage!r} declares code it never imports: {unused}"
 
 
-def test_the_stages_write_the_paths_of_stages_paths():
+def stage_outputs() -> set[str]:
+    """Every path a stage of `dvc.yaml` declares as an output, metric or plot."""
     written = set()
     for stage in PIPELINE.values():
         for key in ("outs", "metrics", "plots"):
             for entry in stage.get(key, []):
                 written |= set(entry) if isinstance(entry, dict) else {entry}
+    return written
+
+
+def test_the_stages_write_the_paths_of_stages_paths():
     declared = {
         value.as_posix()
         for name, value in vars(paths).items()
-        if isinstance(value, Path) and value != paths.PARAMS
+        if isinstance(value, Path) and value not in (paths.PARAMS, paths.CHECKPOINTS)
     }
-    assert written == declared
+    assert stage_outputs() == declared
+
+
+def test_the_training_checkpoint_is_ignored_by_git_and_dvc_alike():
+    """An output that `dvc pull` cannot bring makes a fresh clone's `dvc repro` train again;
+    one that git tracked would put a half-trained model into commits."""
+    checkpoints = paths.CHECKPOINTS.as_posix()
+    assert not any(covers(checkpoints, out) or covers(out, checkpoints) for out in stage_outputs())
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", f"{checkpoints}/state.json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert ignored.returncode == 0, f".gitignore does not ignore {checkpoints}/: {ignored}"
