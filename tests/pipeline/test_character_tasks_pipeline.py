@@ -45,7 +45,7 @@ def test_character_task_runs_every_stage_and_serves_text(tmp_path, dataset):
         assert header == "sequence_id,text,actual,predicted"
         assert "reports/plots/confusion_matrix.png" in plots
     else:
-        assert metrics["characters"] == 202 * 100 and 2 <= metrics["baseline_order"] <= 7
+        assert metrics["characters"] == 365 * 100 and 2 <= metrics["baseline_order"] <= 7
         assert metrics["baseline_bits_per_character"] < 3.5  # the n-gram on English prose
         assert metrics["perplexity"] == pytest.approx(2 ** metrics["bits_per_character"])
         assert header == "temperature,prompt,sample"

@@ -128,3 +128,15 @@ def test_tensorflow_ids_equal_python_ids():
         assert lengths.numpy()[row] == len(text)
         assert ids.numpy()[row, : len(text)].tolist() == char_ids(text).tolist()
         assert not ids.numpy()[row, len(text) :].any()
+
+
+@pytest.mark.parametrize(
+    "module", ["rnnkeras.pipeline.data.reference_text", "rnnkeras.pipeline.tasks.text"]
+)
+def test_docstring_examples_hold_for_the_bundled_text(module):
+    """The split sizes the docstrings quote are those of the bundled file."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

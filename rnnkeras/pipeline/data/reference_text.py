@@ -1,9 +1,9 @@
 """The `text` data: English prose of the Python Language Reference, for a character language model.
 
-The bundled `python_reference_topics.txt` (about 200 KB, PSF licence, see SOURCES.txt) holds
-41 of the help topics that CPython 3.11.7 ships as `pydoc_data/topics.py` (the text `help()`
-prints, from the Language Reference and Library Reference), each once: topics that repeat
-another one's text are left out, so no paragraph lies in two splits. It is cut into chunks of
+The bundled `python_reference_topics.txt` (365 KB, PSF licence, see SOURCES.txt) holds the
+help topics that CPython 3.11.7 ships as `pydoc_data/topics.py` (the text `help()` prints,
+from the Language Reference and Library Reference), each paragraph once: the 28 topics that
+repeat a longer one's text are left out, so no paragraph lies in two splits. It is cut into chunks of
 `SEQUENCE_LENGTH + 1` characters, each chunk overlapping the next by one character, so every
 character but the first is a prediction target exactly once. The first 80% of the chunks are
 `train`, the next 10% `val`, the last 10% `test` (contiguous: the test text is a part of the
@@ -44,7 +44,7 @@ def text_table(path: str | Path = SOURCE, sequence_length: int = SEQUENCE_LENGTH
 
     >>> table = text_table()
     >>> table.groupby("split")["sequence_id"].nunique().to_dict()
-    {'test': 202, 'train': 1610, 'val': 201}
+    {'test': 365, 'train': 2920, 'val': 365}
     """
     import pandas as pd
 
@@ -96,7 +96,7 @@ def text_arrays(table) -> tuple[dict, dict]:
 
     >>> arrays, meta = text_arrays(text_table())
     >>> arrays["train"]["x"].shape, meta["vocabulary_size"]
-    ((1610, 100), 99)
+    ((2920, 100), 99)
     >>> bool((arrays["train"]["x"][:, 1:] == arrays["train"]["y"][:, :-1]).all())
     True
     """

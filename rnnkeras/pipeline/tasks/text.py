@@ -1,6 +1,6 @@
 """Task `text`: a character language model of Python reference prose, against a smoothed n-gram.
 
-The data (`rnnkeras.pipeline.data.reference_text`) is 200 KB of the Python help topics cut
+The data (`rnnkeras.pipeline.data.reference_text`) is 365 KB of the Python help topics cut
 into 101-character chunks, the test split the last tenth of the text. The model
 (`rnnkeras.models.language_model`) reads 100 characters and predicts the next one at each
 step. `evaluate` scores bits per character and perplexity on the test split against an
@@ -100,7 +100,7 @@ class Text(Task):
     >>> from rnnkeras.pipeline.data.reference_text import text_table
     >>> arrays, meta = Text().table_to_arrays(text_table(), None, {})
     >>> arrays["train"]["x"].shape, meta["vocabulary_size"]
-    ((1610, 100), 99)
+    ((2920, 100), 99)
     """
 
     name = "text"
