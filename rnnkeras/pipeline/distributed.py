@@ -359,6 +359,6 @@ def fit_resumable(
         )
     if not worker.chief:
         return model, checkpoint.history
-    (Path(checkpoint_dir) / "model.keras").unlink(missing_ok=True)
     training.write_state(checkpoint_dir, {"fingerprint": setup, "epoch": epochs, "complete": True})
+    training.discard_models(checkpoint_dir)
     return model, checkpoint.history

@@ -165,9 +165,11 @@ def source_fingerprint(*modules: types.ModuleType) -> str:
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model, optimizer state and history after every epoch, atomically.
 
-    The folder holds `model.keras`, `history.json` and `state.json` (`fingerprint`,
-    `epoch` = number of finished epochs, `complete`). `state.json` is written last, so it
-    never points at a half-written model.
+    The folder holds `model-<epoch>.keras`, `history.json` and `state.json` (`fingerprint`,
+    `epoch` = number of finished epochs, `model` = the file saved after it, `complete`).
+    `state.json` is written last and names its model file, and the previous epoch's file is
+    deleted only after it: a training killed at any moment leaves a state whose model,
+    history and epoch count agree, so a resumed run neither repeats nor skips an epoch.
 
     Args:
         directory: the checkpoint folder.
@@ -196,11 +198,20 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.history = self.history[:epoch]
         self.history.append({"epoch": epoch + 1, **_plain_logs(logs)})
         self.directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.directory / "model.keras") as tmp:
+        name = f"model-{epoch + 1}.keras"
+        with atomic_path(self.directory / name) as tmp:
             self.model.save(tmp)
         with atomic_path(self.directory / "history.json") as tmp:
             tmp.write_text(json.dumps(self.history, indent=1))
-        write_state(self.directory, {"fingerprint": self.setup, "epoch": epoch + 1})
+        write_state(self.directory, {"fingerprint": self.setup, "epoch": epoch + 1, "model": name})
+        discard_models(self.directory, keep=name)
+
+
+def discard_models(directory: str | Path, keep: str | None = None) -> None:
+    """Deletes a checkpoint folder's `model-<epoch>.keras` files, except `keep`."""
+    for path in Path(directory).glob("model-*.keras"):
+        if path.name != keep:
+            path.unlink(missing_ok=True)
 
 
 def write_state(directory: str | Path, state: dict) -> None:
@@ -224,7 +235,7 @@ def read_resumable(directory: str | Path, setup: str) -> tuple[keras.Model | Non
     state = json.loads(state_path.read_text())
     if state.get("complete") or state.get("fingerprint") != setup or not state.get("epoch"):
         return None, []
-    model = keras.models.load_model(directory / "model.keras")
+    model = keras.models.load_model(directory / state["model"])
     history = json.loads((directory / "history.json").read_text())[: state["epoch"]]
     return model, history
 
@@ -291,8 +302,8 @@ def fit_resumable(
             callbacks=[*(callbacks or []), checkpoint],
             verbose=verbose,
         )
-    (Path(checkpoint_dir) / "model.keras").unlink(missing_ok=True)
     write_state(checkpoint_dir, {"fingerprint": setup, "epoch": epochs, "complete": True})
+    discard_models(checkpoint_dir)
     return model, checkpoint.history
 
 

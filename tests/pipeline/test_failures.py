@@ -52,7 +52,7 @@ def test_a_stage_removes_the_temporary_files_a_killed_stage_left(project, capsys
         project / "reports" / ".gradient_flow.0123abcd.tmp",
         project / ".rnnkeras-stage.89abcdef.tmp" / "models",
         project / "models" / ".model.keras.01234567.tmp.keras",
-        project / paths.CHECKPOINTS / ".model.keras.fedcba98.tmp.keras",
+        project / paths.CHECKPOINTS / ".model-2.keras.fedcba98.tmp.keras",
     ]
     for path in left:
         path.mkdir(parents=True)

@@ -63,7 +63,13 @@ def test_a_killed_training_resumes_from_its_last_epoch(tmp_path, capsys):
             verbose=0,
         )
     state = json.loads((tmp_path / "state.json").read_text())
-    assert state == {"complete": False, "fingerprint": "setup-1", "epoch": 3}
+    assert state == {
+        "complete": False,
+        "fingerprint": "setup-1",
+        "epoch": 3,
+        "model": "model-3.keras",
+    }
+    assert [p.name for p in tmp_path.glob("model-*.keras")] == ["model-3.keras"]
     saved, _ = read_resumable(tmp_path, "setup-1")
     saved_weights = saved.get_weights()
 
@@ -76,7 +82,50 @@ def test_a_killed_training_resumes_from_its_last_epoch(tmp_path, capsys):
         not np.array_equal(a, b) for a, b in zip(saved_weights, model.get_weights(), strict=True)
     )
     state = json.loads((tmp_path / "state.json").read_text())
-    assert state["complete"] and not (tmp_path / "model.keras").exists()
+    assert state["complete"] and not list(tmp_path.glob("model*.keras"))
+
+
+class WeightsAfterEachEpoch(keras.callbacks.Callback):
+    """Records the weights after each epoch (before the checkpoint callback that follows it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights[epoch + 1] = self.model.get_weights()
+
+
+def test_a_kill_after_the_model_is_saved_but_before_its_state_resumes_from_the_state(
+    tmp_path, monkeypatch
+):
+    """The epoch-3 model is on disk, `state.json` still says 2: the resumed run must start
+    from the epoch-2 model (with the epoch-3 one it would train epoch 3 twice)."""
+    from rnnkeras.pipeline import training
+
+    real_write_state = training.write_state
+
+    def killed_at_epoch_3(directory, state):
+        if state["epoch"] == 3 and not state.get("complete"):
+            raise Killed()
+        real_write_state(directory, state)
+
+    monkeypatch.setattr(training, "write_state", killed_at_epoch_3)
+    recorded = WeightsAfterEachEpoch()
+    with pytest.raises(Killed):
+        fit_resumable(
+            builder([]), data(), {"epochs": 5, "batch_size": 8}, tmp_path, "setup-1",
+            callbacks=[recorded], verbose=0,
+        )  # fmt: skip
+    assert (tmp_path / "model-3.keras").exists()
+    resumed, history = read_resumable(tmp_path, "setup-1")
+    assert [h["epoch"] for h in history] == [1, 2]
+    for got, expected in zip(resumed.get_weights(), recorded.weights[2], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(recorded.weights[2], recorded.weights[3], strict=True)
+    )
 
 
 def test_a_checkpoint_of_another_setup_or_a_finished_run_is_not_resumed(tmp_path):
