@@ -112,6 +112,40 @@ def check_params(params: Any, source: str = "params", tree: yaml.Node | None = N
     return checked.model_dump(by_alias=True)
 
 
+DATASET_TRAIN_SECTIONS = ("text",)
+"""Datasets with `train` settings of their own: `train.<dataset>` in `params.yaml`."""
+
+
+def train_settings(params: dict) -> dict:
+    """The `train` settings the train stage uses for `prepare.dataset`.
+
+    The generic `train` settings, with those of `train.<dataset>` in their place when the
+    dataset has a section of its own (`DATASET_TRAIN_SECTIONS`): a character language model
+    needs a wider layer and a larger learning rate than the 64-unit default every other
+    dataset trains with. `dvc exp run -S train.text.units=512` changes one of them.
+
+    Args:
+        params: The checked parameters (`load_params`).
+
+    Returns:
+        The `train` section as a flat dict, without the dataset sections.
+
+    Example:
+
+    >>> params = check_params({"prepare": {"dataset": "text"}, "validate": {},
+    ...                        "train": {"units": 16}, "evaluate": {}, "export": {}})
+    >>> train_settings(params)["units"], params["train"]["units"]
+    (256, 16)
+    >>> params["prepare"]["dataset"] = "co2"
+    >>> train_settings(params)["units"]
+    16
+    """
+    train = {k: v for k, v in params["train"].items() if k not in DATASET_TRAIN_SECTIONS}
+    dataset = params["prepare"]["dataset"]
+    own = params["train"].get(dataset, {}) if dataset in DATASET_TRAIN_SECTIONS else {}
+    return {**train, **own}
+
+
 def _message(issue: dict) -> str:
     loc = [part for part in issue["loc"] if isinstance(part, str | int)]
     key = _dotted(loc)

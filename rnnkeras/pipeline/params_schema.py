@@ -117,6 +117,17 @@ class ValidateParams(Section):
     max_examples: PositiveInt = 5
 
 
+class TextTrainParams(Section):
+    """`train.text`: the settings that replace the generic `train` ones when
+    `prepare.dataset` is `text` (`rnnkeras.pipeline.params.train_settings`): a character
+    language model of the reference text needs a wider layer and a larger learning rate than
+    the 64-unit default to beat its n-gram, and overfits after 7 epochs (docs/pipeline.md)."""
+
+    units: PositiveInt = 256
+    epochs: PositiveInt = 7
+    learning_rate: Annotated[float, Field(gt=0.0)] = 0.01
+
+
 class TrainParams(Section):
     # The Keras backend of the train stage (rnnkeras.pipeline.stages.keras_backend); evaluate and
     # export always run on TensorFlow, which writes the served and exported files.
@@ -151,6 +162,7 @@ class TrainParams(Section):
     gradient_flow_every: PositiveInt = 10
     # Data-parallel worker processes (rnnkeras.pipeline.distributed): keras.distribution on JAX.
     workers: PositiveInt = 1
+    text: TextTrainParams = TextTrainParams()
 
     @model_validator(mode="after")
     def _workers(self):

@@ -32,6 +32,8 @@ def test_character_task_runs_every_stage_and_serves_text(tmp_path, dataset):
     overrides = [f"prepare.dataset={dataset}", *TINY]
     if dataset == "tagging":
         overrides.append("train.bidirectional=true")
+    else:  # train.text's own settings replace the generic ones
+        overrides += ["++train.text.units=8", "++train.text.epochs=1"]
     run = projects.dvc(root, "exp", "run", *(a for o in overrides for a in ("-S", o)))
     assert run.returncode == 0, run.stdout + run.stderr
 

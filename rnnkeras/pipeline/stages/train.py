@@ -3,6 +3,7 @@
 import tempfile
 from pathlib import Path
 
+from rnnkeras.pipeline.params import train_settings
 from rnnkeras.pipeline.stages import entry, keras_backend, paths
 from rnnkeras.pipeline.stages.outputs import staged_outputs
 
@@ -45,7 +46,7 @@ def run(params: dict, root: Path = Path(".")) -> None:
     from rnnkeras.pipeline.training import fingerprint, source_fingerprint
     from rnnkeras.seeding import seed_everything
 
-    train = params["train"]
+    train = train_settings(params)
     seed = train["seed"]
     if worker is not None:
         distributed.check_worker(worker, workers)
