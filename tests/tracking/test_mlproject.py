@@ -22,7 +22,7 @@ def test_defaults_are_the_values_in_params_yaml(entry):
     params = load_params(ROOT / "params.yaml")
     overrides = projects.mlproject_overrides(entry, {})
     assert mlflow_project.apply_overrides(params, overrides) == params
-    exposed = {key.split(".", 1)[1] for key in overrides if key.startswith("train.")}
+    exposed = {key.split(".")[1] for key in overrides if key.startswith("train.")}
     assert exposed == set(params["train"]), "every train parameter is an MLproject parameter"
 
 
